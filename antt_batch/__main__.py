@@ -1,0 +1,5 @@
+"""`python -m antt_batch` runs the command line."""
+
+from antt_batch.cli import main
+
+main()

@@ -1,0 +1,35 @@
+"""Vietnamese text helpers: NFC everywhere, accent-insensitive matching, dd/mm/yyyy dates."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def nfc(value: str) -> str:
+    return unicodedata.normalize("NFC", value)
+
+
+def clean(value) -> str:
+    """A cell's text as the user meant it: NFC, no surrounding or doubled whitespace."""
+    return " ".join(nfc(str(value)).split())
+
+
+def fold(value: str) -> str:
+    """Accent- and case-insensitive key: 'Xóm Đình' -> 'xom dinh' (đ is not a combining mark, so mapped by hand)."""
+    decomposed = unicodedata.normalize("NFD", clean(value).replace("đ", "d").replace("Đ", "D"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+def vn_date(value: date | datetime | None) -> str:
+    """dd/mm/yyyy, the only date format shown to users."""
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
+def safe_display_name(name) -> str:
+    """A file or attachment name shown as text only: undecodable bytes replaced, NFC, control characters dropped."""
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", errors="replace")
+    return "".join(ch for ch in nfc(str(name)) if ch.isprintable())
