@@ -1,0 +1,156 @@
+"""Intake to history: collect files, read them in a worker, validate, and merge the month in one transaction.
+
+The decisions of spec §5 live here: a re-run over the same inbox is not a new event, a byte-identical file from
+another source is a `duplicate-submission`, the latest-received accepted file of a (unit, month) counts and the
+earlier one is kept as superseded, and a file for a locked year is stored and flagged without changing anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from antt_batch.errors import Location, Problem, problem
+from antt_batch.score.periods import evaluation_year, month_end
+from antt_batch.validate import FileReport, validate_workbook
+
+
+@dataclass
+class FileOutcome:
+    display: str
+    decision: str                 # accepted | superseded | duplicate | rejected | locked | seen (re-run, no event)
+    unit_code: str = ""
+    period: str = ""
+    problems: list[Problem] = field(default_factory=list)
+    changed_fields: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestResult:
+    run_period: str
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, decision: str) -> int:
+        return sum(o.decision == decision for o in self.outcomes)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for o in self.outcomes for p in o.problems]
+
+
+def _store(ws, incoming) -> str:
+    """Content-addressed copy under WS/store/ (never beside the inputs); returns its workspace-relative path."""
+    suffix = Path(incoming.name).suffix.lower()[:8] or ".bin"
+    rel = Path("store") / incoming.sha256[:2] / f"{incoming.sha256}{suffix}"
+    target = ws.root / rel
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_bytes(incoming.data)
+        os.replace(tmp, target)
+    return rel.as_posix()
+
+
+def _sender_check(report: FileReport, incoming, ws) -> None:
+    unit = ws.find(report.unit_code)
+    if incoming.sender and unit and unit.emails and incoming.sender not in unit.emails:
+        report.problems.append(problem("sender-mismatch", Location(file=report.display), value=incoming.sender,
+                                       detail=f"{unit.code} – {unit.name}"))
+
+
+def _locked_year(history, catalog, report: FileReport) -> int | None:
+    info = catalog.unit_types[report.unit_type]
+    year = evaluation_year(info.period_end, month_end(report.period))
+    return year if history.is_locked(report.unit_type, year) else None
+
+
+def _decide(history, catalog, report: FileReport, incoming, pending_hashes: set[str],
+            apply: bool = True) -> tuple[str, list[str]]:
+    """Decision for one validated, new file, plus the fields it changed; with `apply`, records the supersession."""
+    if not report.accepted:
+        return "rejected", []
+    earlier = history.first_with_hash(incoming.sha256)
+    if earlier or incoming.sha256 in pending_hashes:
+        where = earlier[1] if earlier else "cùng lượt này"
+        report.problems.append(problem("duplicate-submission", Location(file=report.display), detail=where))
+        return "duplicate", []
+    year = _locked_year(history, catalog, report)
+    if year is not None:
+        report.problems.append(problem("period-locked", Location(file=report.display), value=year,
+                                       detail=report.unit_type))
+        return "locked", []
+    current = history.current(report.unit_code, report.period)
+    if current and current[1] and incoming.received < current[1]:
+        return "superseded", []
+    before = history.values_of(current[0]) if current else {}
+    changed = sorted(f for f, v in report.fields.items() if before.get(f) != v.value)
+    if current and apply:
+        history.supersede(current[0])
+    return "accepted", changed
+
+
+def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bool = False,
+           root: Path | None = None, progress=None) -> IngestResult:
+    """Take every file under `paths` into history (or, with `dry_run`, only say what would happen)."""
+    from antt_batch.intake import collect
+    from antt_batch.worker import read_many
+
+    incomings, intake_problems = collect(paths, root=root)
+    result = IngestResult(run_period)
+    new = []
+    for inc in incomings:
+        if history.seen(inc.source, inc.sha256):
+            result.outcomes.append(FileOutcome(inc.display, "seen"))
+        else:
+            new.append(inc)
+    new.sort(key=lambda inc: (inc.received, inc.source))
+    reads = read_many([(inc.data, inc.display) for inc in new])
+    reports = []
+    for inc, read in zip(new, reads):
+        if read.workbook is None:
+            report = FileReport(display=inc.display, sha256=inc.sha256, problems=list(read.problems))
+        else:
+            report = validate_workbook(read.workbook, inc.display, inc.sha256, catalog, ws, run_period)
+            report.problems[:0] = read.problems
+            if report.accepted:
+                _sender_check(report, inc, ws)
+        reports.append(report)
+        if progress:
+            progress(1)
+    if dry_run:
+        return _dry_decisions(history, catalog, result, new, reports, intake_problems)
+    with history.transaction():
+        pending: set[str] = set()
+        for inc, report in zip(new, reports):
+            decision, changed = _decide(history, catalog, report, inc, pending)
+            pending.add(inc.sha256)
+            ledger_id = history.add_entry(
+                source=inc.source, display=inc.display, sha256=inc.sha256, stored=_store(ws, inc),
+                sender=inc.sender, received=inc.received, run_period=run_period, unit_code=report.unit_code or None,
+                period=report.period or None, decision=decision, problems=report.problems,
+                changed_fields=", ".join(changed))
+            if decision in ("accepted", "superseded"):
+                history.add_values(ledger_id, report.fields, report.incidents)
+            result.outcomes.append(FileOutcome(inc.display, decision, report.unit_code, report.period,
+                                               report.problems, changed))
+        for prob in intake_problems:
+            source = f"intake:{prob.location.file}:{prob.code}"
+            if not history.seen(source, ""):
+                history.add_entry(source=source, display=prob.location.file, sha256="", stored="", sender=None,
+                                  received=None, run_period=run_period, unit_code=None, period=None,
+                                  decision="rejected", problems=[prob])
+                result.outcomes.append(FileOutcome(prob.location.file, "rejected", problems=[prob]))
+    return result
+
+
+def _dry_decisions(history, catalog, result, new, reports, intake_problems) -> IngestResult:
+    """What a real run would decide, computed without writing (the database is only read)."""
+    pending: set[str] = set()
+    for inc, report in zip(new, reports):
+        decision, changed = _decide(history, catalog, report, inc, pending, apply=False)
+        pending.add(inc.sha256)
+        result.outcomes.append(FileOutcome(inc.display, decision, report.unit_code, report.period,
+                                           report.problems, changed))
+    result.outcomes += [FileOutcome(p.location.file, "rejected", problems=[p]) for p in intake_problems]
+    return result

@@ -1,0 +1,120 @@
+"""Formats and cell writers shared by every sheet of the output workbook (spec §7).
+
+One place decides the look (Times New Roman, dd/mm/yyyy, one colour per result code) and one place decides how a
+value becomes a cell: user text is always written with `write_string`, because xlsxwriter's generic `write()` turns
+text beginning with "=" into a formula (spec §8) and a unit name like "=HYPERLINK(…)" must stay text.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from antt_batch.model import (CHUA_DAT, CHUA_DEN_HAN, DANG_DAT, DAT, KHONG_AP_DUNG, KHONG_DAT, NGOAI_PHAM_VI,
+                              THIEU_DU_LIEU)
+from antt_batch.text import nfc
+
+FONT = "Times New Roman"
+FONT_SIZE = 11
+DATE_FORMAT = "dd/mm/yyyy"
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+WORKBOOK_OPTIONS = {"default_format_properties": {"font_name": FONT, "font_size": FONT_SIZE},
+                    "default_date_format": DATE_FORMAT}
+
+# Cell fills per code: green passes, red fails, amber waits, grey lacks data, pale grey does not apply.
+_GREEN, _RED, _AMBER, _GREY, _PALE, _BLUE = "#C6EFCE", "#FFC7CE", "#FFEB9C", "#D9D9D9", "#F2F2F2", "#DDEBF7"
+RESULT_FILL = {DAT: _GREEN, KHONG_DAT: _RED, CHUA_DEN_HAN: _AMBER, THIEU_DU_LIEU: _GREY, KHONG_AP_DUNG: _PALE}
+VERDICT_FILL = {DAT: _GREEN, CHUA_DAT: _RED, DANG_DAT: _BLUE, THIEU_DU_LIEU: _GREY, NGOAI_PHAM_VI: _PALE}
+PROGRESS_FILL = {"DUNG_HAN": _GREEN, "TRE_HAN": _AMBER, "THIEU": _RED, "CHUA_DEN_HAN": _PALE}
+SEVERITY_FILL = {"error": _RED, "warning": _AMBER}
+# Stronger tones for chart series, same meaning as the fills.
+VERDICT_CHART = {DAT: "#2E7D32", DANG_DAT: "#5B9BD5", CHUA_DAT: "#C62828", THIEU_DU_LIEU: "#8C8C8C",
+                 NGOAI_PHAM_VI: "#D0D0D0"}
+PROGRESS_CHART = {"DUNG_HAN": "#2E7D32", "TRE_HAN": "#F4B183", "THIEU": "#C62828", "CHUA_DEN_HAN": "#D0D0D0"}
+
+
+class Styles:
+    """Every format of one workbook, created once (xlsxwriter formats are per workbook and costly to multiply)."""
+
+    def __init__(self, workbook):
+        self._workbook = workbook
+        self._cache: dict[tuple, object] = {}
+        cell = {"border": 1, "valign": "top", "text_wrap": True}
+        self.plain = self.get()
+        self.bold = self.get(bold=True)
+        self.italic = self.get(italic=True)
+        self.wrap = self.get(text_wrap=True, valign="top")
+        self.cell = self.get(**cell)
+        self.center = self.get(**cell, align="center")
+        self.date = self.get(**cell, align="center", num_format=DATE_FORMAT)
+        self.datetime = self.get(**cell, align="center", num_format=DATETIME_FORMAT)
+        self.int = self.get(**cell, num_format="0")
+        self.pct = self.get(**cell, num_format="0.0")
+        self.header = self.get(**(cell | {"valign": "vcenter"}), bold=True, align="center", bg_color="#D9E1F2")
+        self.title = self.get(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True)
+        self.subtitle = self.get(italic=True, align="center", text_wrap=True)
+        self.section = self.get(bold=True, font_size=12)
+        self.national = self.get(bold=True, font_size=12, align="center")
+        self.motto = self.get(bold=True, font_size=12, align="center", underline=True)
+        self.agency = self.get(bold=True, align="center", text_wrap=True)
+        self.result = {code: self.get(**cell, align="center", bg_color=fill) for code, fill in RESULT_FILL.items()}
+        self.verdict = {code: self.get(**cell, bold=True, align="center", bg_color=fill)
+                        for code, fill in VERDICT_FILL.items()}
+        self.progress = {code: self.get(**cell, align="center", bg_color=fill) for code, fill in PROGRESS_FILL.items()}
+        self.severity = {code: self.get(**cell, align="center", bg_color=fill) for code, fill in SEVERITY_FILL.items()}
+
+    def get(self, **props):
+        """A format with these properties (Times New Roman always), shared between callers asking the same."""
+        props.setdefault("font_name", FONT)
+        props.setdefault("font_size", FONT_SIZE)
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            self._cache[key] = self._workbook.add_format(props)
+        return self._cache[key]
+
+
+def write_text(ws, row: int, col: int, value, fmt=None) -> None:
+    """User text as a string cell, NFC, never a formula, number or URL, whatever it starts with."""
+    ws.write_string(row, col, nfc(str(value)), fmt)
+
+
+def write_cell(ws, row: int, col: int, value, st: Styles, fmt=None) -> None:
+    """A typed cell: None blank (kept only when formatted), bool, number, date (dd/mm/yyyy) or text."""
+    if value is None or value == "":
+        if fmt is not None:
+            ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, (int, float)):
+        ws.write_number(row, col, value, fmt)
+    elif isinstance(value, datetime):
+        ws.write_datetime(row, col, value, fmt if fmt not in (None, st.cell) else st.datetime)
+    elif isinstance(value, date):
+        ws.write_datetime(row, col, value, fmt if fmt not in (None, st.cell) else st.date)
+    else:
+        write_text(ws, row, col, value, fmt)
+
+
+def write_row(ws, row: int, values, st: Styles, fmt=None, col: int = 0) -> None:
+    for offset, value in enumerate(values):
+        write_cell(ws, row, col + offset, value, st, fmt)
+
+
+def _header_text(text: str) -> str:
+    """Header/footer text with '&' escaped (xlsxwriter reads '&' as a control code)."""
+    return text.replace("&", "&&")[:80]
+
+
+def print_setup(ws, *, landscape: bool, repeat: tuple[int, int] | None, caption: str) -> None:
+    """A4, fit to one page wide, title rows repeated, caption and sheet name on top, 'Trang x/y' below."""
+    ws.set_paper(9)
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)
+    ws.set_margins(left=0.5, right=0.4, top=0.7, bottom=0.6)
+    if repeat is not None:
+        ws.repeat_rows(*repeat)
+    font = f'&"{FONT},Italic"&9'
+    ws.set_header(f"&L{font}{_header_text(caption)}&R{font}&A")
+    ws.set_footer(f'&C&"{FONT},Regular"&9Trang &P/&N')

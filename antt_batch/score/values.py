@@ -1,0 +1,52 @@
+"""A unit's status field values for one evaluation year (spec §5 "Status fields").
+
+A snapshot describes the unit at its month's last day and belongs to the year containing that day; a blank field
+means "unchanged", so a field's value is the latest non-blank one among the year's snapshots. Two refinements:
+year-end results (field.year_end) are issued after the period ends, so for year Y they may also come from the
+month the period ends in and the month after it — and such a value counts for Y only, never for Y+1 (digest §12.8);
+and khoản-1 dates are simply never looked up outside their own year, so they cannot be carried over.
+Registry subtype data (cap_hoc, loai_hinh, …) stands in for a field no snapshot of the year gives (spec §2).
+"""
+
+from __future__ import annotations
+
+from ..model import Evidence, FieldValue, Snapshot, Unit
+from .periods import Window
+
+REGISTRY_FILE = "antt.toml"
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class Values:
+    """Field ID -> FieldValue for one unit and one year; `has_snapshot` says whether the unit reported at all."""
+
+    def __init__(self, catalog, unit: Unit, snapshots: list[Snapshot], win: Window, upto: str | None):
+        ordered = sorted((s for s in snapshots if upto is None or s.period <= upto),
+                         key=lambda s: (s.period, s.received))
+        own_months = set(win.months)
+        handed_over = set(win.previous().closing_months)   # their year-end values belong to Y−1
+        closing = set(win.closing_months)
+        year = [s for s in ordered if s.period in own_months]
+        year_end = [s for s in ordered
+                    if (s.period in own_months and s.period not in handed_over) or s.period in closing]
+        self.has_snapshot = bool(year)
+        self._values: dict[str, FieldValue] = {}
+        for field_id, value in unit.subtype.items():
+            if not _blank(value):
+                self._values[field_id] = FieldValue(value, Evidence(REGISTRY_FILE))
+        year_end_ids = {fid for fid, f in catalog.fields.items() if f.year_end}
+        for source, wanted in ((year, lambda fid: fid not in year_end_ids), (year_end, year_end_ids.__contains__)):
+            for snap in source:
+                for field_id, fv in snap.fields.items():
+                    if wanted(field_id) and not _blank(fv.value):
+                        self._values[field_id] = fv
+
+    def get(self, field_id: str) -> FieldValue | None:
+        return self._values.get(field_id)
+
+    def value(self, field_id: str):
+        fv = self._values.get(field_id)
+        return None if fv is None else fv.value
