@@ -46,14 +46,14 @@ def init_workspace(directory) -> Path:
 
 def _prefill(ws, history, catalog, unit, period: str) -> dict:
     """Latest status values of the same evaluation year (khoản-1 dates and year-end results stay in their year)."""
-    from antt_batch.score.periods import evaluation_year, month_end
+    from antt_batch.score.periods import month_end
     if history is None:
         return {}
-    end = catalog.unit_types[unit.type].period_end
-    year = evaluation_year(end, month_end(period))
+    year_of = catalog.unit_types[unit.type].year_of
+    year = year_of(month_end(period))
     values: dict = {}
     for snap in history.snapshots(period).get(unit.code, []):
-        if snap.period < period and evaluation_year(end, month_end(snap.period)) == year:
+        if snap.period < period and year_of(month_end(snap.period)) == year:
             values.update({f: v.value for f, v in snap.fields.items()})
     return {f: v for f, v in values.items() if f in catalog.fields and catalog.fields[f].carry}
 

@@ -29,6 +29,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 WORKBOOK_PART = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
+SHARED_STRINGS = "xl/sharedStrings.xml"
 EXT_LABELS = {
     ".csv": "CSV", ".txt": "văn bản (.txt)", ".pdf": "PDF", ".ods": "OpenDocument (.ods)", ".odt": "OpenDocument (.odt)",
     ".docx": "Word (.docx)", ".doc": "Word 97-2003 (.doc)", ".msg": "thư Outlook (.msg)", ".eml": "thư điện tử (.eml)",
@@ -40,6 +41,7 @@ _PROLOG = re.compile(rb"(?:\s|<\?.*?\?>|<!--.*?-->)*", re.S)
 _CELL_REF = re.compile(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["']([A-Za-z]{1,3})(\d{1,9})""")
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
 _ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row[\s/>]")
+_BIG_REF = re.compile(rb""" r=["'](?:[A-Za-z]{2}|[A-Za-z]\d{5})""")
 
 
 @dataclass
@@ -49,6 +51,14 @@ class Gate:
     problems: list[Problem] = field(default_factory=list)
     root: object = None                                   # parsed xl/workbook.xml (ElementTree element)
     sheet_parts: dict[str, str] = field(default_factory=dict)   # sheet name -> zip member
+    sizes: dict[str, int] = field(default_factory=dict)         # zip member -> real inflated size
+
+    def text_bound(self, sheet: str) -> int:
+        """Most characters one cell of `sheet` can hold: its text lives in the sheet part or the shared strings."""
+        part = self.sheet_parts.get(sheet)
+        if part is None or part not in self.sizes:
+            return limits.MAX_TOTAL_UNCOMPRESSED
+        return max(self.sizes[part], self.sizes.get(SHARED_STRINGS, 0))
 
 
 class _Reject(Exception):
@@ -121,7 +131,7 @@ def _classify(data: bytes, ext: str, result: Gate) -> None:
         raise _Reject("unsupported-format", _label(ext)) from None
     names = {i.filename for i in infos}
     if len(infos) > limits.MAX_MEMBERS:
-        raise _Reject("zip-bomb", f"{len(infos)} thành phần, tối đa {limits.MAX_MEMBERS}")
+        raise _Reject("zip-bomb", f"{fmt_int(len(infos))} thành phần, tối đa {fmt_int(limits.MAX_MEMBERS)}")
     if any(posixpath.basename(n).lower() == "vbaproject.bin" for n in names):
         raise _Reject("macro-file")
     other = _zip_kind(data, infos, names)
@@ -252,6 +262,7 @@ def _check_zip(data: bytes, infos, result: Gate) -> None:
         is_xml = name.lower().endswith((".xml", ".rels"))
         head, size = _member(data, i, budget, keep=-1 if full else limits.XML_PROLOG_BYTES if is_xml else 0)
         budget -= size
+        result.sizes[name] = size
         if is_xml and size:
             _check_prolog(head, name)
         if full:
@@ -260,7 +271,7 @@ def _check_zip(data: bytes, infos, result: Gate) -> None:
     names = result.root.find("{*}definedNames")
     count = 0 if names is None else len(names)
     if count > limits.MAX_DEFINED_NAMES:
-        raise _Reject("too-large", f"{count} tên được đặt (defined names), tối đa {limits.MAX_DEFINED_NAMES}")
+        raise _Reject("too-large", f"{fmt_int(count)} tên được đặt (defined names), tối đa {fmt_int(limits.MAX_DEFINED_NAMES)}")
     result.sheet_parts = _sheet_parts(result.root, kept.get(WORKBOOK_RELS))
     by_name = {i.filename: i for i in infos}
     for sheet, part in result.sheet_parts.items():
@@ -361,7 +372,18 @@ def _sheet_parts(root, rels_xml: bytes | None) -> dict[str, str]:
 
 
 def _check_area(xml: bytes, sheet: str) -> None:
-    """Refuse a sheet whose cells span more than MAX_SHEET_CELLS from A1: calamine allocates that area densely."""
+    """Refuse a sheet whose cells span more than MAX_SHEET_CELLS from A1: calamine allocates that area densely.
+
+    Fast path (C-speed scans only): every cell tag is `<c r="...` and no reference has two column letters or a
+    five-digit row, so the area is < 26 x 10,000 cells, harmless to allocate; the reader then enforces the exact
+    limit on the sheets it loads. Otherwise every reference is scanned and the area bounded from above.
+    """
+    tags = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
+    if tags > limits.MAX_SHEET_CELLS:
+        raise _Reject("too-large", f"trang «{sheet}» có {fmt_int(tags)} ô, tối đa {fmt_int(limits.MAX_SHEET_CELLS)}")
+    plain = tags == xml.count(b'<c r="') and not any(t in xml for t in (b":c ", b":c>", b":c/>"))
+    if plain and not _BIG_REF.search(xml):
+        return
     refs = _CELL_REF.findall(xml)
     max_row = max((int(r) for _, r in refs), default=0)
     max_col = max((_col_number(c) for c in {c.upper() for c, _ in refs}), default=0)
@@ -370,8 +392,13 @@ def _check_area(xml: bytes, sheet: str) -> None:
         max_row = max(max_row, len(_ROW_TAG.findall(xml)))
         max_col += unnamed
     if max_row * max_col > limits.MAX_SHEET_CELLS:
-        raise _Reject("too-large", f"trang «{sheet}» trải trên {max_row:,} dòng × {max_col:,} cột, "
-                                   f"tối đa {limits.MAX_SHEET_CELLS:,} ô".replace(",", "."))
+        raise _Reject("too-large", f"trang «{sheet}» trải trên {fmt_int(max_row)} dòng × {fmt_int(max_col)} cột, "
+                                   f"tối đa {fmt_int(limits.MAX_SHEET_CELLS)} ô")
+
+
+def fmt_int(number: int) -> str:
+    """1.234.567: Vietnamese digit grouping."""
+    return f"{number:,}".replace(",", ".")
 
 
 def _col_number(letters: bytes) -> int:

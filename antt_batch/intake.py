@@ -38,7 +38,7 @@ from .text import nfc, safe_display_name
 VN_TZ = timezone(timedelta(hours=7))
 NAME_LIMIT = 150            # UTF-8 bytes of a stored name: well under every file system's 255
 LABEL_LIMIT = 200           # characters of one name shown to users
-UNREADABLE = "reader-crashed"   # stand-in until the catalog has a code for an input the OS will not let us read
+UNREADABLE = "unreadable-file"
 
 _JUNK_FILES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", ".ds_store", ".localized"})
 _JUNK_PREFIXES = ("~$", "._", ".~lock.")
@@ -245,7 +245,7 @@ def _message(msg: EmailMessage, where: str, container: str, fallback_key, mtime:
         return
     if truncated:
         yield problem("malformed-message", Location(file=where),
-                      detail="thư bị cắt cụt (thiếu ranh giới MIME); đã lấy các tệp đính kèm còn đọc được")
+                      detail="thư bị cắt cụt, thiếu ranh giới MIME; đã lấy các tệp đính kèm còn đọc được")
     elif not parts:
         yield problem("no-attachment", Location(file=where))
     used: set[str] = set()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from antt_batch.errors import Location, Problem, problem
-from antt_batch.score.periods import evaluation_year, month_end
+from antt_batch.score.periods import month_end
 from antt_batch.validate import FileReport, validate_workbook
 
 
@@ -60,8 +60,7 @@ def _sender_check(report: FileReport, incoming, ws) -> None:
 
 
 def _locked_year(history, catalog, report: FileReport) -> int | None:
-    info = catalog.unit_types[report.unit_type]
-    year = evaluation_year(info.period_end, month_end(report.period))
+    year = catalog.unit_types[report.unit_type].year_of(month_end(report.period))
     return year if history.is_locked(report.unit_type, year) else None
 
 
@@ -97,6 +96,11 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
     from antt_batch.worker import read_many
 
     incomings, intake_problems = collect(paths, root=root)
+    by_display: dict[str, list[Problem]] = {}
+    for prob in intake_problems:
+        by_display.setdefault(prob.location.file, []).append(prob)
+    attached = {inc.display for inc in incomings} & set(by_display)
+    intake_problems = [p for p in intake_problems if p.location.file not in attached]
     result = IngestResult(run_period)
     new = []
     for inc in incomings:
@@ -115,6 +119,7 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
             report.problems[:0] = read.problems
             if report.accepted:
                 _sender_check(report, inc, ws)
+        report.problems[:0] = by_display.get(inc.display, [])
         reports.append(report)
         if progress:
             progress(1)

@@ -57,8 +57,9 @@ def add_chart(workbook, ws, spec: ChartSpec, first_row: int, first_col: int, row
     if spec.y_max is not None:
         value_axis["max"] = spec.y_max
     category_axis = {"num_font": _font(9), "reverse": spec.kind == "bar"}
-    chart.set_x_axis(category_axis)   # xlsxwriter's x axis is the category axis, drawn vertically in a bar chart
-    chart.set_y_axis(value_axis)
+    # In an xlsxwriter bar chart the x axis is the horizontal one, i.e. the value axis.
+    chart.set_x_axis(value_axis if spec.kind == "bar" else category_axis)
+    chart.set_y_axis(category_axis if spec.kind == "bar" else value_axis)
     chart.set_legend({"position": "bottom", "font": _font(9)})
     chart.set_size({"width": CHART_WIDTH, "height": chart_height(rows, spec.kind)})
     chart.set_chartarea({"border": {"color": "#BFBFBF"}})

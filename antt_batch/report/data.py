@@ -25,9 +25,11 @@ UPPER_LEVEL = "CAP_TREN"   # unit_type of a roll-up's own row
 
 
 def data_header(catalog, extra_criteria=()) -> list[str]:
-    """META columns, every national leaf ID of every unit type in catalog order, then the provincial extras."""
+    """META columns, every national leaf ID of every unit type in catalog order, then the provincial extras
+    (those named in `extra_criteria`, then any other extra leaf the catalog carries, so none is dropped)."""
     national = list(catalog.national_leaf_ids())
-    return [*META_COLUMNS, *national, *(cid for cid in extra_criteria if cid not in national)]
+    extras = [*extra_criteria, *catalog.extra_leaf_ids()]
+    return [*META_COLUMNS, *national, *dict.fromkeys(cid for cid in extras if cid not in national)]
 
 
 def round_half_up(value: float | None) -> float | None:

@@ -72,6 +72,14 @@ class Styles:
         return self._cache[key]
 
 
+def line_count(value, width: float) -> int:
+    """Printed lines of a wrapped cell, so rows can be given their height: LibreOffice does not grow them itself."""
+    if value is None or isinstance(value, (bool, int, float, date)):
+        return 1
+    per_line = max(1, int(width * 1.15))
+    return sum(max(1, -(-len(part) // per_line)) for part in str(value).split("\n"))
+
+
 def write_text(ws, row: int, col: int, value, fmt=None) -> None:
     """User text as a string cell, NFC, never a formula, number or URL, whatever it starts with."""
     ws.write_string(row, col, nfc(str(value)), fmt)

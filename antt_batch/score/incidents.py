@@ -55,7 +55,7 @@ def level_rank(catalog, loai: str, level: str | None) -> int | None:
     if level is None or category is None or not category.levels:
         return None
     codes = catalog.codelists[category.levels]
-    return codes.rank(level) if level in codes else None
+    return codes.rank(level) if level in codes.codes else None
 
 
 def _merge(catalog, key: tuple, rows: list[Incident]) -> Case:
@@ -81,17 +81,26 @@ def merge(catalog, rows) -> list[Case]:
 
 
 def register_rows(data: ScoringInput, unit: Unit, register: str) -> list[Incident]:
-    """The register a criterion reads.
+    """The rows a criterion reads (criterion.register).
 
-    A unit reads its own register; the commune is judged over its whole territory (digest §12.6), so its register
-    is the union of every register — except `commune_own` (XA-3.2: the commune police's own discipline), which
-    reads only the rows the commune itself reported.
+    `own`: the unit's own register — for the commune, the rows it reported itself, which is all XA-3.2 reads
+    (`commune_own` says the same explicitly); `territory`: every register on the commune's territory, because
+    XA-2 judges the commune on its whole territory, not on its hamlets' verdicts (digest §12.6).
     """
-    if register == "commune_own":
-        return [r for r in data.incidents if r.unit_code == data.commune.code]
-    if unit.code == data.commune.code:
+    if register == "territory":
         return list(data.incidents)
-    return [r for r in data.incidents if r.unit_code == unit.code]
+    code = data.commune.code if register == "commune_own" else unit.code
+    return [r for r in data.incidents if r.unit_code == code]
+
+
+def covered_units(data: ScoringInput, unit: Unit, register: str) -> list[Unit]:
+    """Whose monthly files a register is made of — all must be in history for a complete year (spec §6).
+
+    Registry units marked `in_scope = false` never submit, so they cannot be waited for.
+    """
+    if register == "territory":
+        return [data.commune] + [u for u in data.units if u.in_scope is not False]
+    return [data.commune if register == "commune_own" else unit]
 
 
 def min_level(read, options: dict) -> str | None:

@@ -28,16 +28,6 @@ def next_month(period: str) -> str:
     return f"{year + month // 12:04d}-{month % 12 + 1:02d}"
 
 
-def _day(month_day, year: int) -> date:
-    month, day = month_day
-    return date(year, month, day)
-
-
-def evaluation_year(period_end, day: date) -> int:
-    """The evaluation year containing `day` for a type whose period ends on `period_end` (month, day) of year Y."""
-    return day.year if (day.month, day.day) <= tuple(period_end) else day.year + 1
-
-
 @dataclass(frozen=True)
 class Window:
     """One evaluation year of one unit type, seen as of a day.
@@ -98,13 +88,11 @@ class Window:
         return replace(self, year=self.year - 1, start=start, end=end, as_of=end, final=True)
 
 
-def window(unit_type_info, unit_type: str, *, period: str | None = None, year: int | None = None) -> Window:
-    """The window a run scores for one unit type: a monthly `period` (YYYY-MM) or the final annual `year`."""
+def window(info, *, period: str | None = None, year: int | None = None) -> Window:
+    """The window a run scores for one unit type (catalog UnitTypeInfo): a monthly `period` or the final `year`."""
     if (period is None) == (year is None):
         raise ValueError("score() needs exactly one of period='YYYY-MM' or year=Y")
-    start_md, end_md = tuple(unit_type_info.period_start), tuple(unit_type_info.period_end)
     as_of = month_end(period) if period is not None else None
-    y = evaluation_year(end_md, as_of) if as_of else year
-    end = _day(end_md, y)
-    start = _day(start_md, y - 1 if start_md > end_md else y)
-    return Window(unit_type, y, start, end, as_of or end, final=period is None)
+    y = info.year_of(as_of) if as_of else year
+    start, end = info.period(y)
+    return Window(info.code, y, start, end, as_of or end, final=period is None)

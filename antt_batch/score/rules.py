@@ -9,6 +9,7 @@ timing common to all kinds is applied afterwards by `judge` (score/unit.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from math import ceil
 from typing import Callable
@@ -43,7 +44,7 @@ class Context:
     recognition: object = None           # model.Recognition of the commune's decision for the year, if any
 
     def label(self, field_id: str) -> str:
-        return f"«{self.catalog.field_label(field_id, self.unit.type)}»"
+        return f"«{self.catalog.fields[field_id].label_for(self.unit.type)}»"
 
     def fv(self, field_id: str):
         return self.values.get(field_id)
@@ -59,8 +60,14 @@ def rule(kind: str):
     return register
 
 
+def percent(part: int, whole: int) -> Decimal:
+    """part/whole × 100 rounded half-up to one decimal, exactly (Decimal: 2/3 → 66.7, 1/16 → 6.3)."""
+    return (Decimal(part * 100) / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
 def _percent(part: int, whole: int) -> str:
-    return f"{Fraction(part * 100, whole):.1f}".replace(".", ",") + "%" if whole else "—"
+    """Percent as shown in Vietnamese reasons: 70%, 66,7%."""
+    return f"{percent(part, whole):f}".rstrip("0").rstrip(".").replace(".", ",") + "%"
 
 
 def _share_ok(part: int, whole: int, ratio: Fraction) -> bool:
@@ -73,7 +80,8 @@ def _show(ctx: Context, field_id: str, value) -> str:
         return "Có" if value else "Không"
     if hasattr(value, "strftime"):
         return vn_date(value)
-    return ctx.catalog.value_label(field_id, value)
+    codelist = ctx.catalog.fields[field_id].codelist
+    return ctx.catalog.codelists[codelist].label_of(value) if codelist else str(value)
 
 
 @rule("dated_q1")
@@ -155,7 +163,7 @@ def rating(ctx: Context, crit) -> Outcome:
 
 def _describe(ctx: Context, case: inc.Case) -> str:
     category = ctx.catalog.categories[case.loai]
-    level = f" ({ctx.catalog.codelists[category.levels].label(case.muc_do)})" if category.levels and case.muc_do \
+    level = f" ({ctx.catalog.codelists[category.levels].label_of(case.muc_do)})" if category.levels and case.muc_do \
         else ""
     number = next((r.ma_vu_viec for r in case.rows if r.ma_vu_viec), "")
     return f"«{category.label}»{level} ngày {vn_date(case.ngay)}" + (f", mã {number}" if number else "")

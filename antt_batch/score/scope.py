@@ -111,7 +111,7 @@ def _school(catalog, values: Values) -> Scope:
     if level is None:
         return Scope(None, f"Chưa khai báo {_labels(catalog, ['cap_hoc'])} — cần xác minh phạm vi")
     if level in EXCLUDED_CAP_HOC:
-        return Scope(False, f"Cơ sở giáo dục cấp «{catalog.codelists['CAP_HOC'].label(level)}» — không thuộc đối "
+        return Scope(False, f"Cơ sở giáo dục cấp «{catalog.codelists['CAP_HOC'].label_of(level)}» — không thuộc đối "
                             f"tượng áp dụng ({CITATION})")
     return Scope(True, "")
 

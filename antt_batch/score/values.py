@@ -23,9 +23,8 @@ def _blank(value) -> bool:
 class Values:
     """Field ID -> FieldValue for one unit and one year; `has_snapshot` says whether the unit reported at all."""
 
-    def __init__(self, catalog, unit: Unit, snapshots: list[Snapshot], win: Window, upto: str | None):
-        ordered = sorted((s for s in snapshots if upto is None or s.period <= upto),
-                         key=lambda s: (s.period, s.received))
+    def __init__(self, catalog, unit: Unit, snapshots: list[Snapshot], win: Window):
+        ordered = sorted(snapshots, key=lambda s: (s.period, s.received))
         own_months = set(win.months)
         handed_over = set(win.previous().closing_months)   # their year-end values belong to Y−1
         closing = set(win.closing_months)

@@ -1,0 +1,76 @@
+"""Workbook lifecycle: streamed sheets, deterministic properties and the atomic, lock-aware write (spec §7, §9.1).
+
+Big row-ordered sheets (`data`, the matrices, the lists) are streamed with xlsxwriter's constant_memory mode so a
+national roll-up (~85,000 rows x ~100 columns) stays in bounded memory; `Tổng hợp` is kept in memory because its
+charts read cached values from its helper tables, which constant_memory cannot provide. xlsxwriter only exposes the
+mode per workbook, so it is switched on around `add_worksheet` for the streamed sheets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import xlsxwriter
+
+from antt_batch.report.styles import WORKBOOK_OPTIONS, Styles
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Where the workbook went; `locked` means the target was in use and `path` is the name beside it."""
+
+    path: Path
+    locked: bool = False
+
+
+def add_sheet(workbook, name: str, streamed: bool = True):
+    """A new sheet; a streamed one must be written row by row, top to bottom."""
+    workbook.constant_memory = streamed
+    try:
+        return workbook.add_worksheet(name)
+    finally:
+        workbook.constant_memory = False
+
+
+def locked_name(path: Path, now: datetime) -> Path:
+    """`BaoCao_..._2025-06.xlsx` -> `BaoCao_..._2025-06_20250705-081500.xlsx`, beside the locked file."""
+    return path.with_name(f"{path.stem}_{now:%Y%m%d-%H%M%S}{path.suffix}")
+
+
+def write_workbook(path: Path, build, *, created: datetime, title: str) -> WriteResult:
+    """Build a workbook with `build(workbook, styles)` into a temp file beside `path`, then move it into place.
+
+    A crash while building leaves the previous file untouched and no temp file behind. When the target cannot be
+    replaced because another program holds it (PermissionError, typically Excel on Windows), the report is moved
+    beside it under a timestamped name and `locked` is set so the caller can report `output-locked` (exit 3).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.xlsx", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with tempfile.TemporaryDirectory(prefix="antt-xlsx-", ignore_cleanup_errors=True) as scratch:
+            workbook = xlsxwriter.Workbook(str(tmp), {**WORKBOOK_OPTIONS, "tmpdir": scratch})
+            try:
+                workbook.set_properties({"title": title, "author": "antt-batch", "created": created})
+                build(workbook, Styles(workbook))
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    workbook.close()    # releases the streamed sheets' scratch files; the output is discarded
+                raise
+            workbook.close()
+        try:
+            os.replace(tmp, path)
+            return WriteResult(path)
+        except PermissionError:
+            beside = locked_name(path, datetime.now())
+            os.replace(tmp, beside)
+            return WriteResult(beside, locked=True)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -1,0 +1,109 @@
+"""Scoring one unit over one evaluation year: leaf results, groups, verdict and score (spec §6).
+
+The rules in `rules.py` answer "is the condition met as of today"; this module adds what is common to every kind:
+the Circular's N/A carve-outs, the Quý I deadline of khoản 1, the late arrival of year-end results, the unit that
+sent nothing this year, and the citation on every failure. It then folds the leaves into groups and a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ..model import (CHUA_DAT, CHUA_DEN_HAN, DANG_DAT, DAT, KHONG_AP_DUNG, KHONG_DAT, NGOAI_PHAM_VI, THIEU_DU_LIEU,
+                     CriterionResult, Incident)
+from ..text import vn_date
+from .rules import RULES, Context, Outcome, _show, percent
+
+# Mixed children of a group fold like a unit's verdict: a failure beats missing data, which beats "not yet due".
+_GROUP_ORDER = (KHONG_DAT, THIEU_DU_LIEU, CHUA_DEN_HAN, DAT)
+
+
+@dataclass(frozen=True)
+class Judged:
+    result: CriterionResult
+    hits: tuple[Incident, ...] = ()
+    warning: str = ""
+
+
+def _not_applicable(ctx: Context, crit) -> Judged | None:
+    """The Circular's own carve-outs (digest §12.15): KHONG_AP_DUNG, optionally with a warning to review.
+
+    A blank switch field decides nothing: the criterion is then judged as usual.
+    """
+    carve_out = f" — {crit.na_text}" if crit.na_text else ""
+    for cond, applies in [(c, False) for c in crit.na_when] + [(crit.applies_when, True)] * bool(crit.applies_when):
+        fv = ctx.fv(cond.field)
+        if fv is None or cond.holds(fv.value) == applies:
+            continue
+        said = f"{ctx.label(cond.field)}: {_show(ctx, cond.field, fv.value)}"
+        warning = (f"{crit.id}: {said} nên tiêu chí được tính là không áp dụng, nhưng Thông tư không quy định "
+                   "«nếu có» ở đây — đề nghị kiểm tra lại") if cond.warn else ""
+        return Judged(CriterionResult(crit.id, KHONG_AP_DUNG, said + carve_out, (fv.evidence,)), warning=warning)
+    return None
+
+
+def judge(ctx: Context, crit) -> Judged:
+    """One leaf's result as of the window's as-of day."""
+    na = _not_applicable(ctx, crit)
+    if na is not None:
+        return na
+    silent = not ctx.values.has_snapshot
+    nothing_sent = f"Chưa có báo cáo nào của năm đánh giá {ctx.window.year}"
+    if silent and crit.fields and not crit.registration:
+        return Judged(CriterionResult(crit.id, THIEU_DU_LIEU, nothing_sent))
+    out: Outcome = RULES[crit.kind](ctx, crit)
+    code, reason = out.code, out.reason
+    if silent and code == DAT and (crit.reads or crit.series):
+        code, reason = THIEU_DU_LIEU, f"{nothing_sent}; {reason}"    # no report: "nothing happened" is unknown
+    if crit.khoan1 and ctx.window.q1_open and code in (KHONG_DAT, THIEU_DU_LIEU):
+        code, reason = CHUA_DEN_HAN, f"{reason}; hạn {vn_date(ctx.window.q1_end)}"
+    elif crit.year_end and code == THIEU_DU_LIEU and not ctx.window.final:
+        code, reason = CHUA_DEN_HAN, f"{reason}; kết quả cuối năm, có thể gửi đến tháng sau khi hết kỳ"
+    if code == KHONG_DAT:
+        reason = f"{reason} ({crit.citation})"
+    hits = out.hits if code == KHONG_DAT else ()
+    return Judged(CriterionResult(crit.id, code, reason, out.evidence, out.projected), hits)
+
+
+def fold(codes) -> str:
+    """A parent's result from its children: KHONG_AP_DUNG only when every child is."""
+    present = set(codes) - {KHONG_AP_DUNG}
+    if not present:
+        return KHONG_AP_DUNG
+    return next(code for code in _GROUP_ORDER if code in present)
+
+
+def group_results(catalog, unit_type: str, results: dict[str, CriterionResult]) -> dict[str, str]:
+    """Every group (khoản, điểm) of the unit type, in catalog order: DAT iff all applicable children are DAT."""
+    memo: dict[str, str] = {}
+
+    def code(node: str) -> str:
+        if node in results:
+            return results[node].code
+        if node not in memo:
+            memo[node] = fold(code(child) for child in catalog.groups[node].children)
+        return memo[node]
+
+    return {gid: code(gid) for gid, g in catalog.groups.items() if g.unit_type == unit_type}
+
+
+def verdict(in_scope: bool | None, results: dict[str, CriterionResult], ended: bool) -> str:
+    """Unit verdict in the spec's order of precedence; unknown scope can be neither đạt nor chưa đạt."""
+    if in_scope is False:
+        return NGOAI_PHAM_VI
+    codes = {r.code for r in results.values()}
+    if in_scope is None:
+        return THIEU_DU_LIEU
+    if KHONG_DAT in codes:
+        return CHUA_DAT
+    if THIEU_DU_LIEU in codes:
+        return THIEU_DU_LIEU
+    return DAT if ended and codes <= {DAT, KHONG_AP_DUNG} else DANG_DAT
+
+
+def score_pct(results: dict[str, CriterionResult]) -> float | None:
+    """DAT leaves ÷ applicable leaves × 100, rounded half-up to one decimal; None when nothing applies."""
+    applicable = [r for r in results.values() if r.code != KHONG_AP_DUNG]
+    if not applicable:
+        return None
+    dat = sum(r.code == DAT for r in applicable)
+    return float(percent(dat, len(applicable)))

@@ -1,0 +1,244 @@
+"""Crash isolation: parse workbooks in child processes, so a native crash costs one file, not the run (spec §8).
+
+python-calamine is native code; on a hostile file it can abort the whole process (SIGABRT, measured on a 1.1 GiB
+bomb and on a sheet spanning A1:XFD1048576). `read_many` therefore sends the files, in chunks, to one long-lived
+child worker (a pool of one worker per CPU above `limits.POOL_THRESHOLD` files). Each result comes back as soon as it
+is ready, so when a worker dies the file it was reading is known: that file gets `reader-crashed`, the rest of its
+chunk goes back to the queue, and a fresh worker goes on. A file still being read after `limits.READ_TIMEOUT_S`
+is treated the same way. Results come back in the order of the input.
+
+Start method: 'forkserver' on Linux (a clean preloaded server forks each worker in a few ms, and the parent's threads
+and open handles are never inherited, unlike 'fork'); 'spawn' elsewhere (Windows, macOS).
+
+Test hook: if the environment variable `ANTT_TEST_CRASH_ON` is set when `read_many` is called, a worker calls
+`os.abort()` instead of reading any file whose display name contains that text. It is read in the parent and
+passed to the workers, and acted on only inside a worker: it exists so tests can prove crash isolation without
+mocks. Never set it in production.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections import deque
+from typing import Callable
+
+from . import limits
+
+CRASH_ENV = "ANTT_TEST_CRASH_ON"
+_PRELOAD = ["antt_batch.reader", "python_calamine", "defusedxml.ElementTree"]
+
+
+def read_many(items: list[tuple[bytes, str]],
+              progress: Callable[[int, int], None] | None = None) -> list:
+    """Read every `(data, display_name)` in a child process; return their `ReadResult`s in the same order.
+
+    Never raises for a bad file. `progress(done, total)` is called after each file, from this process.
+    Raises RuntimeError only if a worker process cannot start at all (a broken installation, not a bad file).
+    """
+    from .container import size_problem
+    from .reader import ReadResult
+
+    total = len(items)
+    results: list = [None] * total
+    todo: deque[int] = deque()
+    for index, (data, display) in enumerate(items):
+        too_big = size_problem(data, display)        # never ship a huge file through a pipe
+        if too_big:
+            results[index] = ReadResult(None, [too_big])
+        else:
+            todo.append(index)
+    done = total - len(todo)
+    if progress and done:
+        progress(done, total)
+    if not todo:
+        return results
+    ctx = _context()
+    size = min(os.cpu_count() or 1, len(todo)) if len(todo) > limits.POOL_THRESHOLD else 1
+    crash_on = os.environ.get(CRASH_ENV, "")
+    workers: list[_Worker] = []
+    try:
+        while todo or any(w.pending for w in workers):
+            for worker in workers:
+                if not worker.pending and todo:
+                    worker.send(_chunk(todo, items, size), items)
+            while todo and len(workers) < size:
+                workers.append(_Worker(ctx, crash_on))
+                workers[-1].send(_chunk(todo, items, size), items)
+            busy = [w for w in workers if w.pending]
+            _wait(busy)
+            for worker in busy:
+                finished = worker.collect(results)
+                if worker.dead or worker.overdue():
+                    finished += worker.fail(results, todo, items)
+                    workers.remove(worker)
+                done += finished
+                if progress and finished:
+                    progress(done, total)
+    finally:
+        for worker in workers:
+            worker.stop()
+    return results
+
+
+def _context():
+    import multiprocessing
+
+    if sys.platform.startswith("linux") and "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(_PRELOAD)
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+def _chunk(todo: deque[int], items, workers: int) -> list[int]:
+    """Few files per message (fewer round trips), but small enough to spread the work over every worker."""
+    count = max(1, min(limits.CHUNK_FILES, len(todo) // (2 * workers)))
+    chunk, size = [], 0
+    while todo and len(chunk) < count and (not chunk or size + len(items[todo[0]][0]) <= limits.CHUNK_BYTES):
+        index = todo.popleft()
+        chunk.append(index)
+        size += len(items[index][0])
+    return chunk
+
+
+def _wait(busy: list[_Worker]) -> None:
+    from multiprocessing.connection import wait
+
+    deadline = min(w.since for w in busy) + limits.READ_TIMEOUT_S
+    wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=max(0.0, deadline - time.monotonic()))
+
+
+class _Worker:
+    """One child process, its pipe, and the files sent to it that have no result yet (in order)."""
+
+    def __init__(self, ctx, crash_on: str):
+        parent, child = ctx.Pipe()
+        self.process = ctx.Process(target=serve, args=(child, crash_on), daemon=True, name="antt-reader")
+        self.process.start()
+        child.close()
+        self.conn, self.pending, self.dead, self.ready = parent, deque(), False, False
+        self.since = time.monotonic()
+
+    def send(self, chunk: list[int], items) -> None:
+        self.pending.extend(chunk)
+        self.since = time.monotonic()
+        try:
+            self.conn.send([(i, items[i][0], items[i][1]) for i in chunk])
+        except OSError:                                     # died before reading: `collect` will notice
+            self.dead = True
+
+    def collect(self, results: list) -> int:
+        """Take every result already sent back; notice a dead worker. Returns how many files finished."""
+        finished = 0
+        try:
+            while self.conn.poll() or not self.process.is_alive() and self.conn.poll(0.05):
+                message = self.conn.recv()
+                if message == "ready":
+                    self.ready = True
+                    continue
+                index, result = message
+                self.pending.remove(index)
+                results[index] = result
+                finished += 1
+                self.since = time.monotonic()
+        except (EOFError, OSError):
+            self.dead = True
+        if not self.process.is_alive():
+            self.dead = True
+        return finished
+
+    def overdue(self) -> bool:
+        return bool(self.pending) and time.monotonic() - self.since > limits.READ_TIMEOUT_S
+
+    def fail(self, results: list, todo: deque[int], items) -> int:
+        """The worker died (or hangs) on its oldest pending file: reject that file, requeue the others."""
+        from .errors import Location, problem
+        from .reader import ReadResult
+        from .text import safe_display_name
+
+        timed_out = not self.dead
+        self.stop(kill=True)
+        if not self.ready and not timed_out:
+            raise RuntimeError(f"antt-batch: reader worker could not start (exit code {self.process.exitcode})")
+        if not self.pending:
+            return 0
+        index = self.pending.popleft()
+        if timed_out:
+            detail = f"đọc quá {limits.READ_TIMEOUT_S:g} giây"
+        else:
+            detail = f"tiến trình đọc bị dừng đột ngột, {_exit_reason(self.process.exitcode)}"
+        name = safe_display_name(items[index][1])
+        results[index] = ReadResult(None, [problem("reader-crashed", Location(file=name), detail=detail)])
+        todo.extendleft(reversed(self.pending))
+        self.pending.clear()
+        return 1
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process.is_alive() and not kill:
+            try:
+                self.conn.send(None)
+            except OSError:
+                pass
+            self.process.join(2.0)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(5.0)
+        self.conn.close()
+
+
+def _exit_reason(code: int | None) -> str:
+    import signal
+
+    if code is not None and code < 0:
+        try:
+            return f"tín hiệu {signal.Signals(-code).name}"
+        except ValueError:
+            return f"tín hiệu {-code}"
+    return f"mã thoát {code}"
+
+
+def serve(conn, crash_on: str) -> None:
+    """Worker main loop: receive chunks of (index, data, display), send back (index, ReadResult) one by one."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C is the parent's business
+    _limit_memory()
+    from .errors import Location, problem
+    from .reader import ReadResult, describe_exception, read_workbook
+    from .text import safe_display_name
+
+    conn.send("ready")
+    while True:
+        try:
+            chunk = conn.recv()
+        except (EOFError, OSError):
+            return
+        if chunk is None:
+            return
+        for index, data, display in chunk:
+            if crash_on and crash_on in safe_display_name(display):
+                os.abort()                                  # test hook, see the module docstring
+            result = read_workbook(data, display)
+            try:
+                conn.send((index, result))
+            except Exception as exc:                        # an unpicklable value: report it, keep going
+                crash = problem("reader-crashed", Location(file=safe_display_name(display)),
+                                detail=describe_exception(exc))
+                conn.send((index, ReadResult(None, [crash])))
+
+
+def _limit_memory() -> None:
+    """Cap the worker's address space where the OS allows it, so a runaway allocation fails inside the worker."""
+    try:
+        import resource
+    except ImportError:                                     # Windows
+        return
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = limits.WORKER_MEMORY_BYTES
+        if soft == resource.RLIM_INFINITY or soft > cap:
+            resource.setrlimit(resource.RLIMIT_AS, (cap if hard == resource.RLIM_INFINITY else min(cap, hard), hard))
+    except (ValueError, OSError):
+        pass

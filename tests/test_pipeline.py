@@ -1,0 +1,198 @@
+"""Intake -> validation -> history through real template files, real SQLite and the real worker process."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import unicodedata
+from datetime import datetime
+from pathlib import Path
+
+from antt_batch import api
+from antt_batch.history import History
+
+
+def digest_tree(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def ledger(ws) -> list[tuple]:
+    with History(ws.db_path) as h:
+        return h.conn.execute("SELECT display, decision, unit_code, period FROM ledger ORDER BY id").fetchall()
+
+
+def flat(result) -> list[tuple]:
+    return [(p.code, p.location.sheet, p.location.cell, p.location.field)
+            for o in result.outcomes for p in o.problems]
+
+
+def test_good_file_is_accepted_and_inputs_untouched(workspace, make_file, tmp_path):
+    make_file("XOM01", "2025-03", {"so_ho_cu_tru": 120, "so_ho_dang_ky": 120, "trien_khai_day_du": "Có"})
+    before = digest_tree(workspace.inbox("2025-03"))
+    outside_before = sorted(p for p in tmp_path.rglob("*") if workspace.root not in p.parents)
+    result = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    assert [(o.display, o.decision) for o in result.outcomes] == [("XOM01_2025-03.xlsx", "accepted")]
+    assert digest_tree(workspace.inbox("2025-03")) == before
+    assert sorted(p for p in tmp_path.rglob("*") if workspace.root not in p.parents) == outside_before
+    with History(workspace.db_path) as h:
+        (snap,) = h.snapshots("2025-03")["XOM01"]
+    assert snap.fields["so_ho_cu_tru"].value == 120 and snap.fields["trien_khai_day_du"].value is True
+    assert snap.fields["so_ho_cu_tru"].evidence.sheet == "Báo cáo"
+    stored = list((workspace.root / "store").rglob("*.xlsx"))
+    assert len(stored) == 1 and stored[0].read_bytes() == (workspace.inbox("2025-03") / "XOM01_2025-03.xlsx").read_bytes()
+
+
+def test_rerun_is_idempotent(workspace, make_file):
+    make_file("XOM01", "2025-03")
+    api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    again = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    assert [o.decision for o in again.outcomes] == ["seen"]
+    assert len(ledger(workspace)) == 1
+
+
+def test_resubmission_supersedes_and_keeps_both(workspace, make_file):
+    make_file("XOM01", "2025-03", {"so_ho_cu_tru": 100}, mtime=datetime(2025, 4, 2, 8))
+    api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    make_file("XOM01", "2025-03", {"so_ho_cu_tru": 101}, name="XOM01_2025-03_sua.xlsx",
+              mtime=datetime(2025, 4, 3, 8))
+    result = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    (new,) = [o for o in result.outcomes if o.decision != "seen"]
+    assert new.decision == "accepted" and new.changed_fields == ["so_ho_cu_tru"]
+    assert [row[1] for row in ledger(workspace)] == ["superseded", "accepted"]
+    with History(workspace.db_path) as h:
+        assert [s.fields["so_ho_cu_tru"].value for s in h.snapshots("2025-03")["XOM01"]] == [101]
+
+
+def test_identical_bytes_from_another_source_are_a_duplicate(workspace, make_file):
+    path = make_file("XOM01", "2025-03")
+    copy = workspace.inbox("2025-03") / "gui-lai" / path.name
+    copy.parent.mkdir()
+    copy.write_bytes(path.read_bytes())
+    result = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    assert sorted(o.decision for o in result.outcomes) == ["accepted", "duplicate"]
+    assert ("duplicate-submission", "", "", "") in flat(result)
+
+
+def test_period_rules_later_refused_earlier_accepted_with_warning(workspace, make_file):
+    make_file("XOM01", "2025-04", folder=workspace.inbox("2025-03"))
+    make_file("XOM02", "2025-02", folder=workspace.inbox("2025-03"))
+    result = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    decisions = {o.display: (o.decision, [(p.code, p.severity) for p in o.problems]) for o in result.outcomes}
+    assert decisions["XOM01_2025-04.xlsx"] == ("rejected", [("period-mismatch", "error")])
+    assert decisions["XOM02_2025-02.xlsx"] == ("accepted", [("period-mismatch", "warning")])
+
+
+def test_locked_year_is_stored_and_flagged(workspace, make_file):
+    api.close_year(workspace, "KDC", 2025)
+    make_file("XOM01", "2025-03")
+    result = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    (outcome,) = result.outcomes
+    assert outcome.decision == "locked" and [p.code for p in outcome.problems] == ["period-locked"]
+    api.close_year(workspace, "KDC", 2025, reopen_reason="Bổ sung hồ sơ")
+    with History(workspace.db_path) as h:
+        assert not h.is_locked("KDC", 2025)
+
+
+def test_unknown_unit_gets_a_suggestion(workspace, make_file):
+    make_file("XOM01", "2025-03", {"antt_unit_code": "xom 01"})
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    (prob,) = outcome.problems
+    assert prob.code == "unit-unknown" and "Bạn có ý định «XOM01 – Xóm Đình»?" in prob.message
+    assert prob.location.cell and prob.location.field == "antt_unit_code"
+
+
+def test_field_errors_are_located(workspace, make_file):
+    make_file("XOM01", "2025-03", {"so_ho_cu_tru": "mười", "so_ho_dang_ky": -1, "trien_khai_day_du": "Có lẽ",
+                                   "ngay_dang_ky_phan_dau": "05/04/2025", "nguoi_bao_cao": None})
+    result = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    (outcome,) = result.outcomes
+    assert outcome.decision == "rejected"
+    codes = {(p.code, p.location.field) for p in outcome.problems}
+    assert codes == {("missing-value", "nguoi_bao_cao"), ("type-error", "so_ho_cu_tru"),
+                     ("range-error", "so_ho_dang_ky"), ("type-error", "trien_khai_day_du"),
+                     ("date-out-of-period", "ngay_dang_ky_phan_dau")}
+    assert all(p.location.sheet == "Báo cáo" and p.location.cell for p in outcome.problems)
+
+
+def test_what_people_type_is_accepted(workspace, make_file):
+    make_file("XOM01", "2025-03", {"so_ho_cu_tru": " 120 ", "so_ho_dang_ky": "120", "trien_khai_day_du": "x",
+                                   "quan_ly_doi_tuong_hieu_qua": "có", "ngay_dang_ky_phan_dau": 45700,
+                                   "ngay_nghi_quyet_chi_bo": "05/03/2025",
+                                   "ghi_chu": unicodedata.normalize("NFD", "Xóm Đình")})
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    assert outcome.decision == "accepted", outcome.problems
+    with History(workspace.db_path) as h:
+        fields = h.snapshots("2025-03")["XOM01"][0].fields
+    assert fields["so_ho_cu_tru"].value == 120 and fields["quan_ly_doi_tuong_hieu_qua"].value is True
+    assert fields["ngay_dang_ky_phan_dau"].value.isoformat() == "2025-02-12"
+    assert fields["ngay_nghi_quyet_chi_bo"].value.isoformat() == "2025-03-05"
+    assert fields["ghi_chu"].value == "Xóm Đình"
+
+
+def test_cross_field_constraint(workspace, make_file):
+    make_file("XOM01", "2025-03", {"so_ho_cu_tru": 100, "so_ho_dang_ky": 120})
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    assert [(p.code, p.location.field) for p in outcome.problems] == [("constraint-error", "so_ho_dang_ky")]
+
+
+def test_incident_rows(workspace, make_file):
+    rows = [
+        (datetime(2025, 3, 2), "TOI_PHAM - Tội phạm", "NGHIEM_TRONG", "Không", "Có", "Có", "Có", "VV-1", "Trộm"),
+        (datetime(2025, 3, 3), "CHAY_NO", "NGHIEM_TRONG", "Có", None, None, None, None, None),   # BKK needs mo_ta
+        (datetime(2025, 4, 3), "TE_NAN_XA_HOI", None, None, None, None, None, None, "sau tháng"),
+        (datetime(2025, 3, 2), "TOI_PHAM", "NGHIEM_TRONG", "Không", "Có", "Có", "Có", "VV-1", "Trộm"),  # repeated
+        (datetime(2025, 3, 9), "DINH_CONG", None, None, None, None, None, None, None),  # not a KDC category
+        (datetime(2025, 3, 9), "TOI_PHAM", None, None, None, None, None, None, None),   # level required
+    ]
+    make_file("XOM01", "2025-03", incidents=rows)
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    got = [(p.code, p.location.field, p.location.row) for p in outcome.problems]
+    assert got == [("incident-row-error", "mo_ta", 6), ("date-out-of-period", "ngay", 7),
+                   ("duplicate-row", "ngay", 8), ("enum-error", "loai", 9), ("incident-row-error", "muc_do", 10)]
+    assert all(p.location.sheet == "Vụ việc" for p in outcome.problems)
+
+
+def test_validate_writes_nothing(workspace, make_file):
+    make_file("XOM01", "2025-03")
+    before = digest_tree(workspace.root)
+    result = api.validate(workspace, "2025-03", [workspace.inbox("2025-03")])
+    assert [o.decision for o in result.outcomes] == ["accepted"]
+    assert digest_tree(workspace.root) == before and not workspace.db_path.exists()
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from antt_batch.history import History
+h = History(Path(sys.argv[1]))
+with h.transaction():
+    for i in range(50):
+        h.add_entry(source=f"k{i}", display="x.xlsx", sha256=str(i), stored="", sender=None, received=None,
+                    run_period="2025-03", unit_code=None, period=None, decision="rejected", problems=[])
+    Path(sys.argv[2]).write_text("inside")
+    time.sleep(60)
+"""
+
+
+def test_kill_mid_transaction_leaves_previous_state(workspace, make_file, tmp_path):
+    make_file("XOM01", "2025-03")
+    api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    marker = tmp_path / "marker"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(workspace.db_path), str(marker)])
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists()
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    conn = sqlite3.connect(workspace.db_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert conn.execute("SELECT count(*) FROM ledger").fetchone() == (1,)
+    conn.close()
+    assert [row[1] for row in ledger(workspace)] == ["accepted"]
