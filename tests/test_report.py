@@ -229,7 +229,7 @@ def test_progress_incidents_and_ledger(catalog, report, tmp_path):
     assert progress[4][2] == "Đúng hạn\n03/02/2025" and progress[4][3] == "Trễ hạn\n04/03/2025"
     detail = next(i for i, r in enumerate(progress) if r[0] == "Mã đơn vị" and i > 3)
     assert progress[detail][3:7] == ["Tình trạng", "Ngày nhận", "Số lần gửi lại", "Người gửi"]
-    assert progress[detail + 1][4] == date(2025, 2, 3)
+    assert progress[detail + 1][4] == datetime(2025, 2, 3, 9, 30)   # shown dd/mm/yyyy
     incidents = calamine_sheet(report, "Vụ việc")
     assert "Mô tả" in incidents[3]
     crime = next(r for r in incidents if r[0] == "XOM02")
@@ -259,10 +259,11 @@ def test_matrices_colour_codes_legend_and_comments(catalog, report):
     xml = sheet_xml(report, "KDC")
     assert '<pane xSplit="2" ySplit="9"' in xml and "<autoFilter" in xml
     rows = calamine_sheet(report, "KDC")
-    assert rows[2][1] == "Đ — Đạt" and rows[8][5:7] == leaves(catalog, "KDC")[:2]
-    comments = "".join(zip_text(report, r"xl/comments\d+\.xml").values())
-    assert catalog.criteria["KDC-4.b"].citation in comments
-    assert len(calamine_sheet(report, "Xã")[8]) == 5 + len(leaves(catalog, "XA"))
+    assert rows[2][1] == "Đ — Đạt" and rows[8][:5] == ["Mã đơn vị", "Tên đơn vị", "Kết quả", "Tỷ lệ đạt (%)", "KDC-1.1"]
+    assert rows[10][4] == "KĐ" and rows[8][4:] == leaves(catalog, "KDC")
+    key = next(r for r in rows if r[0] == "KDC-4.b" and r[1])
+    assert key[1] == f"{catalog.criteria['KDC-4.b'].text} ({catalog.criteria['KDC-4.b'].citation})"
+    assert calamine_sheet(report, "Xã")[8][4:] == leaves(catalog, "XA")
 
 
 def test_charts_point_at_helper_tables(report):
@@ -289,7 +290,10 @@ def test_print_setup_on_printable_sheets(report):
     assert 'orientation="landscape"' in sheet_xml(report, "KDC")
     assert 'orientation="landscape"' in sheet_xml(report, "Tổng hợp")
     assert "<rowBreaks" in sheet_xml(report, "Tổng hợp")
-    assert "'Tiêu chí không đạt'!$4:$4" in workbook_xml and "'KDC'!$9:$9" in workbook_xml
+    titles = dict(re.findall(r'<definedName name="_xlnm.Print_Titles" localSheetId="(\d+)">(.*?)</definedName>',
+                             workbook_xml))
+    assert titles[str(SHEETS.index("Tiêu chí không đạt"))].endswith("!$4:$4")
+    assert titles[str(SHEETS.index("KDC"))] == "KDC!$9:$9"
 
 
 def test_every_font_is_times_new_roman(report):

@@ -67,23 +67,24 @@ def incident(code: str, ngay: date, loai: str, muc_do: str | None = None, *, bkk
 
 
 def world(units=(XOM, DN, THCS), commune=COMMUNE, months=MONTHS, incidents=(), changes=None, extra=None,
-          **kw) -> ScoringInput:
+          omit=None, **kw) -> ScoringInput:
     """Every unit reports its GOOD values in its first month and a bare snapshot (all unchanged) every month after,
     except year-end results, which arrive with the last month (a value in November or December of Y−1 is the
     previous year's result, spec §5).
 
     `changes` = {unit code: {period: {field: value}}} adds values to a month's snapshot; `extra` = {code: [Snapshot]}
-    adds whole snapshots (e.g. the month after the period ends).
+    adds whole snapshots (e.g. the month after the period ends); `omit` = {code: {field, …}} leaves GOOD values out.
     """
-    changes, snapshots = changes or {}, {}
+    changes, omit, snapshots = changes or {}, omit or {}, {}
     for unit in (commune, *units):
+        good, left_out = GOOD[unit.type], omit.get(unit.code, set())
         snaps = []
         for i, period in enumerate(months):
             values = {"nguoi_bao_cao": "Nguyễn Văn A"}
             if i == 0:
-                values.update({f: v for f, v in GOOD[unit.type].items() if f not in YEAR_END})
+                values.update({f: v for f, v in good.items() if f not in YEAR_END | left_out})
             if i == len(months) - 1:
-                values.update({f: v for f, v in GOOD[unit.type].items() if f in YEAR_END})
+                values.update({f: v for f, v in good.items() if f in YEAR_END - left_out})
             values.update(changes.get(unit.code, {}).get(period, {}))
             snaps.append(snap(unit.code, period, **values))
         snaps += (extra or {}).get(unit.code, [])

@@ -14,7 +14,7 @@ from antt_batch.model import DECISION_VI, PROGRESS_VI, RESULT_VI, VERDICT_VI
 from antt_batch.report.book import add_sheet
 from antt_batch.report.charts import add_chart, chart_height
 from antt_batch.report.data import META_COLUMNS
-from antt_batch.report.styles import FONT, RESULT_FILL, Styles, line_count, print_setup, write_cell, write_text
+from antt_batch.report.styles import RESULT_FILL, Styles, line_count, print_setup, write_cell, write_text
 from antt_batch.report.summary import Summary
 
 SUMMARY_COLUMNS = 17          # A..Q: tables in A..G, charts in I..Q
@@ -96,7 +96,7 @@ def list_sheet(wb, st: Styles, name: str, title: str, subtitle: str, columns: li
 
 def matrix_sheet(wb, st: Styles, name: str, unit_type: str, header: list[str], rows: list[list], catalog,
                  title: str, caption: str, with_parent: bool) -> None:
-    """Unit x criterion of one unit type: colour-coded results, legend, wording and citation as header comments.
+    """Unit x criterion of one unit type: colour-coded results, legend above, criterion wording and citation below.
 
     Cells hold short Vietnamese abbreviations (Đ, KĐ, …; legend above, full codes in `data`) so that 20-odd
     criterion columns still print legibly on A4 landscape.
@@ -125,9 +125,6 @@ def matrix_sheet(wb, st: Styles, name: str, unit_type: str, header: list[str], r
     for offset, cid in enumerate(criteria):
         col = len(lead) + offset
         write_text(ws, top, col, cid, vertical)
-        criterion = catalog.criteria[cid]
-        ws.write_comment(top, col, f"{cid}: {criterion.text}\n({criterion.citation})",
-                         {"font_name": FONT, "font_size": 10, "x_scale": 4, "y_scale": 3})
     count = 0
     for row in rows:
         if row[2] != unit_type:
@@ -142,6 +139,8 @@ def matrix_sheet(wb, st: Styles, name: str, unit_type: str, header: list[str], r
                            st.result.get(code, st.center))
     if not count:
         write_text(ws, top + 1, 0, "Không có đơn vị loại này.", st.italic)
+    _criteria_key(ws, st, catalog, criteria, top + max(count, 1) + 2, width,
+                  sum(c.width for c in lead[1:]) + 5.5 * len(criteria))
     ws.freeze_panes(top + 1, 2)
     ws.autofilter(top, 0, top + max(count, 1), width - 1)
     print_setup(ws, landscape=True, repeat=(top, top), caption=caption)
@@ -197,6 +196,21 @@ def progress_sheet(wb, st: Styles, units: list[tuple[str, str]], months: list[st
 def month_label(month: str) -> str:
     """'2025-06' -> '06/2025'."""
     return f"{month[5:7]}/{month[:4]}" if len(month) == 7 else month
+
+
+def _criteria_key(ws, st: Styles, catalog, criteria: list[str], row: int, width: int, text_width: float) -> None:
+    """Below the matrix, what each column ID means: wording and citation, printed with the sheet.
+
+    (Cell comments would hide it from print and bring a Tahoma font into styles.xml, which xlsxwriter hard-codes.)
+    """
+    write_text(ws, row, 0, "Nội dung tiêu chí", st.section)
+    wrap = st.get(text_wrap=True, valign="top")
+    for offset, cid in enumerate(criteria, start=1):
+        criterion = catalog.criteria[cid]
+        text = f"{criterion.text} ({criterion.citation})"
+        ws.set_row(row + offset, LINE_PT * min(line_count(text, text_width), MAX_LINES))
+        write_text(ws, row + offset, 0, cid, st.get(bold=True, valign="top"))
+        merged_text(ws, row + offset, 1, max(width - 1, 1), text, wrap)
 
 
 def data_sheet(wb, st: Styles, header: list[str], rows) -> None:

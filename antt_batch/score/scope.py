@@ -69,26 +69,34 @@ def _is_small(values: Values, sector: str):
     return _and(_within(workers, max_workers), money)
 
 
+def _figures(catalog, values: Values, sector: str | None) -> str:
+    """The NĐ 80 figures the decision rests on, each beside its "nhỏ" limit when the sector is known."""
+    limits = dict(zip(("so_lao_dong_bhxh", "doanh_thu_ty", "tong_nguon_von_ty"), SMALL_LIMITS.get(sector, ())))
+    parts = [catalog.codelists["LINH_VUC"].label_of(sector)] if sector in SMALL_LIMITS else []
+    for fid, noun, unit in (("so_lao_dong_bhxh", "lao động BHXH", ""), ("doanh_thu_ty", "doanh thu", " tỷ đồng"),
+                            ("tong_nguon_von_ty", "tổng nguồn vốn", " tỷ đồng")):
+        value = values.value(fid)
+        if value is not None:
+            limit = f" (giới hạn {_num(limits[fid])}{unit})" if fid in limits else ""
+            parts.append(f"{_num(value)} {noun}{unit}{limit}" if not unit else f"{noun} {_num(value)}{unit}{limit}")
+    if values.value("duoi_mot_nam"):
+        parts.append("thành lập chưa đủ 01 năm: chỉ xét tổng nguồn vốn")
+    return "; ".join(parts)
+
+
 def _enterprise(catalog, values: Values) -> Scope:
     sector = values.value("linh_vuc")
     answers = {_is_small(values, s) for s in ([sector] if sector in SMALL_LIMITS else SMALL_LIMITS)}
     small = answers.pop() if len(answers) == 1 else None
-    figures = "; ".join(f"{catalog.fields[f].label if f in catalog.fields else f}: {_show(values.value(f))}"
-                        for f in DN_FIELDS if values.value(f) is not None)
     if small is None:
         missing = [f for f in DN_FIELDS if values.value(f) is None]
         return Scope(None, f"Chưa đủ số liệu để xác định doanh nghiệp nhỏ, siêu nhỏ theo {ND80}: thiếu "
                            f"{_labels(catalog, missing)} — cần xác minh quy mô")
+    figures = _figures(catalog, values, sector)
     if small:
         return Scope(False, f"Doanh nghiệp nhỏ, siêu nhỏ theo {ND80} ({figures}) — không thuộc đối tượng áp dụng "
                             f"({CITATION})")
-    return Scope(True, f"Doanh nghiệp vừa hoặc lớn theo {ND80} ({figures})")
-
-
-def _show(value) -> str:
-    if isinstance(value, bool):
-        return "Có" if value else "Không"
-    return _num(value) if isinstance(value, (int, float)) else str(value)
+    return Scope(True, f"Không phải doanh nghiệp nhỏ, siêu nhỏ theo {ND80} ({figures})")
 
 
 def _agency_or_enterprise(catalog, values: Values) -> Scope:

@@ -59,7 +59,7 @@ def judge(ctx: Context, crit) -> Judged:
     elif crit.year_end and code == THIEU_DU_LIEU and not ctx.window.final:
         code, reason = CHUA_DEN_HAN, f"{reason}; kết quả cuối năm, có thể gửi đến tháng sau khi hết kỳ"
     if code == KHONG_DAT:
-        reason = f"{reason} ({crit.citation})"
+        reason = f"{reason} — {crit.citation}"
     hits = out.hits if code == KHONG_DAT else ()
     return Judged(CriterionResult(crit.id, code, reason, out.evidence, out.projected), hits)
 

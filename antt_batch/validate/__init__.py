@@ -16,11 +16,6 @@ from antt_batch.text import clean, vn_date
 from antt_batch.validate import values as V
 from antt_batch.validate.register import check_register
 
-# Cross-field rules (spec §4.1): (smaller field, larger field).
-NOT_MORE_THAN = (("so_ho_dang_ky", "so_ho_cu_tru"), ("so_nguoi_quan_triet", "so_nguoi"),
-                 ("so_dau_moi_dat", "so_dau_moi"))
-
-
 @dataclass
 class FileReport:
     """The outcome for one file: identity, normalised values, incidents and every problem found."""
@@ -144,7 +139,8 @@ def _in_bounds(value, fdef) -> bool:
 
 
 def _cross_field(report: FileReport, catalog) -> None:
-    for small, large in NOT_MORE_THAN:
+    """Catalog `max_field` rules (spec §4.1): registered ≤ residing, briefed ≤ total, met ≤ sub-units."""
+    for small, large in ((f.id, f.max_field) for f in catalog.fields_for(report.unit_type) if f.max_field):
         a, b = report.fields.get(small), report.fields.get(large)
         if a and b and a.value > b.value:
             la, lb = catalog.fields[small].label, catalog.fields[large].label
