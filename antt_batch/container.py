@@ -17,6 +17,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from . import limits
 from .errors import Location, Problem, problem
@@ -90,6 +91,10 @@ def gate(data: bytes, display: str) -> Gate:
     except _Reject as exc:
         result.problems.append(problem(exc.code, Location(file=safe_display_name(display)), detail=exc.detail))
         result.root = None
+    except Exception as exc:                               # malformed beyond what the checks foresee: refuse it
+        detail = f"cấu trúc tệp bất thường ({type(exc).__name__})"
+        result.problems.append(problem("not-a-workbook", Location(file=safe_display_name(display)), detail=detail))
+        result.root = None
     return result
 
 
@@ -142,8 +147,8 @@ def _classify(data: bytes, ext: str, result: Gate) -> None:
             raise _Reject("not-a-workbook", "tệp nén không chứa sổ tính Excel")
         raise _Reject("unsupported-format", _label(ext))
     if ext not in XLSX_EXTS:
-        hint = f"tệp {ext} nhưng nội dung là .xlsx; đổi đuôi tên tệp thành .xlsx" if ext else _label(ext)
-        raise _Reject("unsupported-format", hint)
+        detail = f"«{ext}» (nội dung thực ra là .xlsx: chỉ cần đổi đuôi tên tệp thành .xlsx)" if ext else _label(ext)
+        raise _Reject("unsupported-format", detail)
     _check_zip(data, infos, result)
 
 
@@ -307,7 +312,10 @@ def _member(data: bytes, info: zipfile.ZipInfo, budget: int, keep: int) -> tuple
             feed = inflater.unconsumed_tail
             if not feed and pos < len(raw):
                 feed, pos = raw[pos:pos + 65536], pos + 65536
-            piece = inflater.decompress(feed, 1 << 20)
+            try:
+                piece = inflater.decompress(feed, 1 << 20)
+            except zlib.error:
+                raise _Reject("not-a-workbook", "tệp nén bị hỏng") from None
             if not piece and not feed and not inflater.eof:
                 raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
             done = inflater.eof
@@ -343,6 +351,17 @@ def _check_prolog(head: bytes, part: str) -> None:
 
 
 def _parse_xml(xml: bytes, part: str):
+    """Parse with defusedxml (no DTD, no entities). Small parts are cached by content: every file of a batch made
+    from the same template carries the same workbook.xml and rels, and the tree is only ever read."""
+    return _parse_small(xml, part) if len(xml) <= 65536 else _parse_any(xml, part)
+
+
+@lru_cache(maxsize=64)
+def _parse_small(xml: bytes, part: str):
+    return _parse_any(xml, part)
+
+
+def _parse_any(xml: bytes, part: str):
     from defusedxml import DefusedXmlException
     from defusedxml.ElementTree import ParseError, fromstring
     try:

@@ -52,8 +52,9 @@ POOL_THRESHOLD = 300
 #: A template parses in well under 10 ms; the limit only catches a parser stuck in a loop.
 READ_TIMEOUT_S = 60.0
 
-#: Address-space cap of a worker process (Linux/macOS; ignored where unsupported), so a file that slips past the
-#: gates and makes the parser allocate wildly fails inside the worker (`reader-crashed`) instead of swapping.
+#: Address space a worker may add to what it had at start (Linux/macOS; ignored where unsupported), so a file that
+#: slips past the gates and makes the parser allocate wildly fails inside the worker (`reader-crashed`) instead of
+#: swapping. An honest file needs a few MiB.
 WORKER_MEMORY_BYTES = 2048 * MiB
 
 #: Files and bytes sent to a worker in one message: few round trips, bounded pipe traffic.

@@ -87,8 +87,8 @@ def read_workbook(data: bytes, display: str) -> ReadResult:
 
 
 def describe_exception(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    """Vietnamese detail for a library failure; only the exception's type name (no English text) is shown."""
+    return f"bảng tính bị hỏng, không phân tích được ({type(exc).__name__})"
 
 
 def defined_names(root) -> dict[str, NameRef]:
@@ -209,10 +209,13 @@ def _read_register(raw: RawWorkbook, ref: NameRef, grid: _Grid, file: str, probl
     header_row, first_col, last_row, _ = ref.bounds
     raw.register_sheet, raw.register_header_row, raw.register_last_row = ref.sheet, header_row, last_row
     raw.header = grid.span(header_row, first_col, REGISTER_COLUMNS)
-    width, blank = REGISTER_COLUMNS, [""] * REGISTER_COLUMNS
-    for row in range(header_row + 1, grid.last_row + 1):
-        if grid.raw_span(row, first_col, width) == blank:
-            continue                                             # the common case, decided at C speed
+    width, offset = REGISTER_COLUMNS, first_col - grid.left
+    for index in range(max(header_row + 1 - grid.top, 0), len(grid.rows)):
+        if offset >= 0:                                          # the common case, decided at C speed
+            cells = grid.rows[index][offset:offset + width]
+            if cells.count("") == len(cells):
+                continue
+        row = grid.top + index
         values = grid.span(row, first_col, width)
         if all(v is None or (type(v) is str and not v.strip()) for v in values):
             continue

@@ -138,7 +138,8 @@ def _read(path: Path) -> _Input:
         raw = workbook.get_sheet_by_name("data").to_python()
         manifest = {str(r[0]): r[1] for r in workbook.get_sheet_by_name("manifest").to_python() if len(r) > 1}
     except Exception as exc:  # noqa: BLE001 - whatever the zip or the parser says, only this input is rejected
-        item.problem = problem("not-a-workbook", Location(display), detail=type(exc).__name__)
+        item.problem = problem("not-a-workbook", Location(display),
+                               detail=f"tệp hỏng hoặc không phải định dạng .xlsx: {type(exc).__name__}")
         return item
     header = [str(v) for v in raw[0]] if raw else []
     while header and header[-1] == "":

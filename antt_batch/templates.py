@@ -94,19 +94,16 @@ def _guide_sheet(wb, ws, fmts, catalog, unit_type: str, unit_name: str, period: 
     for i, line in enumerate(lines, start=1):
         ws.write_string(i, 0, line, fmts["text"])
     row = len(lines) + 2
-    ws.write_string(row, 0, "Nội dung cần báo cáo", fmts["head"])
-    ws.write_string(row, 1, "Ý nghĩa", fmts["head"])
-    for field in catalog.fields_for(unit_type):
-        row += 1
-        ws.write_string(row, 0, field.label, fmts["label"])
-        ws.write_string(row, 1, field.help, fmts["label"])
-    row += 2
-    ws.write_string(row, 0, "Loại vụ việc", fmts["head"])
-    ws.write_string(row, 1, "Ý nghĩa", fmts["head"])
-    for cat in catalog.categories_for(unit_type):
-        row += 1
-        ws.write_string(row, 0, cat.label, fmts["label"])
-        ws.write_string(row, 1, cat.help, fmts["label"])
+    tables = (("Nội dung cần báo cáo", [(f.label_for(unit_type), f.help) for f in catalog.fields_for(unit_type)]),
+              ("Loại vụ việc", [(c.label, c.help) for c in catalog.categories_for(unit_type)]))
+    for heading, entries in tables:
+        ws.write_string(row, 0, heading, fmts["head"])
+        ws.write_string(row, 1, "Ý nghĩa", fmts["head"])
+        for label, meaning in entries:
+            row += 1
+            ws.write_string(row, 0, label, fmts["label"])
+            ws.write_string(row, 1, meaning, fmts["label"])
+        row += 2
     return _code_lists(ws, fmts, catalog, unit_type, start_col=3)
 
 
@@ -152,7 +149,7 @@ def _report_sheet(wb, ws, fmts, catalog, unit_type, identity: dict, prefill: dic
         ws.write_string(row, col, head, fmts["head"])
     for field in catalog.fields_for(unit_type):
         row += 1
-        label = field.label + (" (*)" if field.required else "")
+        label = field.label_for(unit_type) + (" (*)" if field.required else "")
         ws.write_string(row, 0, label, fmts["label"])
         _write_value(ws, row, 1, field, prefill.get(field.id), fmts, catalog)
         ws.write_string(row, 2, TYPE_HINT[field.type], fmts["label"])

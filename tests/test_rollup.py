@@ -14,9 +14,15 @@ from python_calamine import CalamineWorkbook
 from antt_batch.report import write_report
 from antt_batch.report.data import combined_sha256, data_sha256
 from antt_batch.rollup import rollup
-from test_report import SHEETS, catalog, make_input  # noqa: F401 - `catalog` is a shared fixture
+from antt_batch.catalog import load_catalog
+from test_report import SHEETS, make_input
 
 NOW = datetime(2025, 7, 10, 9, 0)
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    return load_catalog()
 
 
 def commune(catalog, folder: Path, code: str, **kw) -> Path:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from antt_batch import __version__
 from antt_batch.model import KHONG_DAT, ReportInput
 from antt_batch.report.book import WriteResult, write_workbook
 from antt_batch.report.data import META_COLUMNS, data_header, data_rows, data_sha256

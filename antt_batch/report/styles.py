@@ -102,11 +102,6 @@ def write_cell(ws, row: int, col: int, value, st: Styles, fmt=None) -> None:
         write_text(ws, row, col, value, fmt)
 
 
-def write_row(ws, row: int, values, st: Styles, fmt=None, col: int = 0) -> None:
-    for offset, value in enumerate(values):
-        write_cell(ws, row, col + offset, value, st, fmt)
-
-
 def _header_text(text: str) -> str:
     """Header/footer text with '&' escaped (xlsxwriter reads '&' as a control code)."""
     return text.replace("&", "&&")[:80]

@@ -108,26 +108,26 @@ def check_fields(raw, report: FileReport, catalog, workspace) -> None:
         value = raw.values.get(name)
         if V.is_blank(value):
             if fdef.required:
-                report.problems.append(problem("missing-value", loc, label=fdef.label))
+                report.problems.append(problem("missing-value", loc, label=fdef.label_for(report.unit_type)))
             continue
         codelist = catalog.codelists.get(fdef.codelist) if fdef.codelist else None
         try:
             parsed = V.parse(fdef.type, value, codelist)
         except LookupError:
             choices = ", ".join(i.label for i in codelist.items)
-            report.problems.append(problem("enum-error", loc, label=fdef.label, value=clean(str(value)),
+            report.problems.append(problem("enum-error", loc, label=fdef.label_for(report.unit_type), value=clean(str(value)),
                                            expected=choices))
             continue
         except (ValueError, OverflowError):
-            report.problems.append(problem("type-error", loc, label=fdef.label, value=clean(str(value)),
+            report.problems.append(problem("type-error", loc, label=fdef.label_for(report.unit_type), value=clean(str(value)),
                                            expected=V.EXPECTED_VI[fdef.type], example=V.EXAMPLES[fdef.type]))
             continue
         if fdef.type in ("int", "decimal") and not _in_bounds(parsed, fdef):
             bounds = f"từ {fdef.min if fdef.min is not None else '…'} đến {fdef.max if fdef.max is not None else '…'}"
-            report.problems.append(problem("range-error", loc, label=fdef.label, value=parsed, expected=bounds))
+            report.problems.append(problem("range-error", loc, label=fdef.label_for(report.unit_type), value=parsed, expected=bounds))
             continue
         if fdef.type == "date" and parsed > month_end(report.period):
-            report.problems.append(problem("date-out-of-period", loc, label=fdef.label, value=vn_date(parsed),
+            report.problems.append(problem("date-out-of-period", loc, label=fdef.label_for(report.unit_type), value=vn_date(parsed),
                                            detail=f"sau tháng báo cáo {report.period[5:]}/{report.period[:4]}"))
             continue
         report.fields[fdef.id] = FieldValue(parsed, Evidence(report.display, loc.sheet, loc.cell, report.period))
@@ -143,7 +143,7 @@ def _cross_field(report: FileReport, catalog) -> None:
     for small, large in ((f.id, f.max_field) for f in catalog.fields_for(report.unit_type) if f.max_field):
         a, b = report.fields.get(small), report.fields.get(large)
         if a and b and a.value > b.value:
-            la, lb = catalog.fields[small].label, catalog.fields[large].label
+            la, lb = (catalog.fields[f].label_for(report.unit_type) for f in (small, large))
             report.problems.append(problem(
                 "constraint-error", Location(report.display, a.evidence.sheet, f"{a.evidence.cell}, {b.evidence.cell}",
                                              small),
