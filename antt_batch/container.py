@@ -30,19 +30,15 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 WORKBOOK_PART = "xl/workbook.xml"
 WORKBOOK_RELS = "xl/_rels/workbook.xml.rels"
-SHARED_STRINGS = "xl/sharedStrings.xml"
-EXT_LABELS = {
-    ".csv": "CSV", ".txt": "văn bản (.txt)", ".pdf": "PDF", ".ods": "OpenDocument (.ods)", ".odt": "OpenDocument (.odt)",
-    ".docx": "Word (.docx)", ".doc": "Word 97-2003 (.doc)", ".msg": "thư Outlook (.msg)", ".eml": "thư điện tử (.eml)",
-    ".zip": "tệp nén (.zip)", ".rar": "tệp nén (.rar)", ".xlsb": "Excel nhị phân (.xlsb)", ".jpg": "ảnh (.jpg)",
-    ".jpeg": "ảnh (.jpeg)", ".png": "ảnh (.png)", ".html": "trang web (.html)", ".htm": "trang web (.htm)",
-}
+EXT_LABELS = {".csv": "CSV", ".pdf": "PDF", ".ods": "OpenDocument (.ods)", ".docx": "Word (.docx)",
+              ".doc": "Word 97-2003 (.doc)", ".msg": "thư Outlook (.msg)", ".eml": "thư điện tử (.eml)",
+              ".xlsb": "Excel nhị phân (.xlsb)", ".html": "trang web (.html)", ".htm": "trang web (.htm)"}
 
 _PROLOG = re.compile(rb"(?:\s|<\?.*?\?>|<!--.*?-->)*", re.S)
 _CELL_REF = re.compile(rb"""<(?:[\w.-]+:)?c\b[^>]*?\sr=["']([A-Za-z]{1,3})(\d{1,9})""")
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
 _ROW_TAG = re.compile(rb"<(?:[\w.-]+:)?row[\s/>]")
-_BIG_REF = re.compile(rb""" r=["'](?:[A-Za-z]{2}|[A-Za-z]\d{5})""")
+_ODD_CELL = re.compile(rb"""<c(?:[\t\n\r>/]| (?!r="[A-Z]\d{1,4}"))""")
 
 
 @dataclass
@@ -52,14 +48,7 @@ class Gate:
     problems: list[Problem] = field(default_factory=list)
     root: object = None                                   # parsed xl/workbook.xml (ElementTree element)
     sheet_parts: dict[str, str] = field(default_factory=dict)   # sheet name -> zip member
-    sizes: dict[str, int] = field(default_factory=dict)         # zip member -> real inflated size
-
-    def text_bound(self, sheet: str) -> int:
-        """Most characters one cell of `sheet` can hold: its text lives in the sheet part or the shared strings."""
-        part = self.sheet_parts.get(sheet)
-        if part is None or part not in self.sizes:
-            return limits.MAX_TOTAL_UNCOMPRESSED
-        return max(self.sizes[part], self.sizes.get(SHARED_STRINGS, 0))
+    largest_part: int = 0     # real inflated size of the largest member: no cell can hold more characters
 
 
 class _Reject(Exception):
@@ -192,17 +181,15 @@ def _classify_ole(data: bytes, ext: str) -> None:
         if ext in XLSX_EXTS | LEGACY_EXTS:
             raise _Reject("not-a-workbook", "tệp Office cũ bị hỏng")
         raise _Reject("unsupported-format", _label(ext))
-    if "EncryptionInfo" in names and "EncryptedPackage" in names:
+    found = set(names)
+    if {"EncryptionInfo", "EncryptedPackage"} <= found:
         raise _Reject("encrypted-file")
-    if "Workbook" in names or "Book" in names:
+    if found & {"Workbook", "Book"}:
         raise _Reject("legacy-format")
-    if any(n.startswith(("__substg1.0_", "__properties_version1.0", "__nameid_version1.0")) for n in names):
-        raise _Reject("unsupported-format", "thư Outlook (.msg)")
-    if "WordDocument" in names:
-        raise _Reject("unsupported-format", "Word 97-2003 (.doc)")
-    if "PowerPoint Document" in names:
-        raise _Reject("unsupported-format", "PowerPoint 97-2003 (.ppt)")
-    raise _Reject("unsupported-format", "tài liệu Office cũ (OLE) không rõ loại")
+    outlook = any(n.startswith(("__substg1.0_", "__properties_version1.0", "__nameid_version1.0")) for n in names)
+    raise _Reject("unsupported-format", "thư Outlook (.msg)" if outlook else "Word 97-2003 (.doc)"
+                  if "WordDocument" in found else "PowerPoint 97-2003 (.ppt)" if "PowerPoint Document" in found
+                  else "tài liệu Office cũ (OLE) không rõ loại")
 
 
 def cfb_stream_names(data: bytes) -> list[str] | None:
@@ -267,7 +254,7 @@ def _check_zip(data: bytes, infos, result: Gate) -> None:
         is_xml = name.lower().endswith((".xml", ".rels"))
         head, size = _member(data, i, budget, keep=-1 if full else limits.XML_PROLOG_BYTES if is_xml else 0)
         budget -= size
-        result.sizes[name] = size
+        result.largest_part = max(result.largest_part, size)
         if is_xml and size:
             _check_prolog(head, name)
         if full:
@@ -279,9 +266,9 @@ def _check_zip(data: bytes, infos, result: Gate) -> None:
         raise _Reject("too-large", f"{fmt_int(count)} tên được đặt (defined names), tối đa {fmt_int(limits.MAX_DEFINED_NAMES)}")
     result.sheet_parts = _sheet_parts(result.root, kept.get(WORKBOOK_RELS))
     by_name = {i.filename: i for i in infos}
-    for sheet, part in result.sheet_parts.items():
-        if part not in by_name:
-            continue                                       # calamine reports the missing part
+    labels = {part: part for part in kept if part.startswith("xl/worksheets/") and part.endswith(".xml")}
+    labels.update({part: sheet for sheet, part in result.sheet_parts.items() if part in by_name})
+    for part, sheet in labels.items():                     # every sheet calamine may load, whatever its path
         xml = kept.get(part) or _member(data, by_name[part], limits.MAX_TOTAL_UNCOMPRESSED, keep=-1)[0]
         _check_prolog(xml[:limits.XML_PROLOG_BYTES], part)
         _check_area(xml, sheet)
@@ -301,9 +288,22 @@ def _member(data: bytes, info: zipfile.ZipInfo, budget: int, keep: int) -> tuple
     raw = memoryview(data)[start:start + info.compress_size]
     if len(raw) < info.compress_size:
         raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
+    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+    if inflater is not None and len(raw) <= 65536:           # the usual member: one bounded call
+        allowed = min(budget, max(limits.RATIO_MIN_BYTES, limits.MAX_MEMBER_RATIO * len(raw)))
+        try:
+            whole = inflater.decompress(raw, allowed + 1)
+        except zlib.error:
+            raise _Reject("not-a-workbook", "tệp nén bị hỏng") from None
+        if len(whole) > allowed:
+            raise _Reject("zip-bomb", f"giải nén vượt {_mib(limits.MAX_TOTAL_UNCOMPRESSED)}" if allowed == budget
+                          else f"tỉ lệ nén thực tế trên {limits.MAX_MEMBER_RATIO}:1")
+        if not inflater.eof:
+            raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
+        _check_declared(info, len(whole), zlib.crc32(whole))
+        return (whole if keep < 0 else whole[:keep]), len(whole)
     out = bytearray()
     size = crc = pos = 0
-    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
     while True:
         if inflater is None:                               # stored member
             piece, pos = raw[pos:pos + (1 << 20)].tobytes(), pos + (1 << 20)
@@ -330,11 +330,15 @@ def _member(data: bytes, info: zipfile.ZipInfo, budget: int, keep: int) -> tuple
             out += piece if keep < 0 else piece[:keep - len(out)]
         if done:
             break
+    _check_declared(info, size, crc)
+    return bytes(out), size
+
+
+def _check_declared(info: zipfile.ZipInfo, size: int, crc: int) -> None:
     if size > info.file_size:
         raise _Reject("zip-bomb", "kích thước giải nén thực tế lớn hơn kích thước khai báo")
     if size != info.file_size or crc != info.CRC:
         raise _Reject("not-a-workbook", "tệp nén bị hỏng (sai kích thước hoặc mã kiểm tra)")
-    return bytes(out), size
 
 
 def _check_prolog(head: bytes, part: str) -> None:
@@ -353,12 +357,7 @@ def _check_prolog(head: bytes, part: str) -> None:
 def _parse_xml(xml: bytes, part: str):
     """Parse with defusedxml (no DTD, no entities). Small parts are cached by content: every file of a batch made
     from the same template carries the same workbook.xml and rels, and the tree is only ever read."""
-    return _parse_small(xml, part) if len(xml) <= 65536 else _parse_any(xml, part)
-
-
-@lru_cache(maxsize=64)
-def _parse_small(xml: bytes, part: str):
-    return _parse_any(xml, part)
+    return _parse_cached(xml, part) if len(xml) <= 65536 else _parse_any(xml, part)
 
 
 def _parse_any(xml: bytes, part: str):
@@ -370,6 +369,9 @@ def _parse_any(xml: bytes, part: str):
         raise _Reject("xml-entities", f"khai báo DTD/ENTITY trong {part}") from None
     except ParseError:
         raise _Reject("not-a-workbook", f"{part} bị hỏng") from None
+
+
+_parse_cached = lru_cache(maxsize=64)(_parse_any)
 
 
 def _sheet_parts(root, rels_xml: bytes | None) -> dict[str, str]:
@@ -393,23 +395,21 @@ def _sheet_parts(root, rels_xml: bytes | None) -> dict[str, str]:
 def _check_area(xml: bytes, sheet: str) -> None:
     """Refuse a sheet whose cells span more than MAX_SHEET_CELLS from A1: calamine allocates that area densely.
 
-    Fast path (C-speed scans only): every cell tag is `<c r="...` and no reference has two column letters or a
-    five-digit row, so the area is < 26 x 10,000 cells, harmless to allocate; the reader then enforces the exact
-    limit on the sheets it loads. Otherwise every reference is scanned and the area bounded from above.
+    Fast path, one regex pass: every cell tag is exactly `<c r="` with one column letter and at most four row
+    digits (so the area is < 26 x 10,000 cells, harmless; the reader enforces the exact limit after loading), and
+    no tag has a namespace prefix. Otherwise every cell is scanned and the area bounded from above.
     """
-    tags = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
+    if not _ODD_CELL.search(xml) and b":c" not in xml:
+        return
+    tags = len(_CELL_TAG.findall(xml))
     if tags > limits.MAX_SHEET_CELLS:
         raise _Reject("too-large", f"trang «{sheet}» có {fmt_int(tags)} ô, tối đa {fmt_int(limits.MAX_SHEET_CELLS)}")
-    plain = tags == xml.count(b'<c r="') and not any(t in xml for t in (b":c ", b":c>", b":c/>"))
-    if plain and not _BIG_REF.search(xml):
-        return
     refs = _CELL_REF.findall(xml)
     max_row = max((int(r) for _, r in refs), default=0)
     max_col = max((_col_number(c) for c in {c.upper() for c, _ in refs}), default=0)
-    unnamed = len(_CELL_TAG.findall(xml)) - len(refs)      # cells without r= follow their neighbour
-    if unnamed > 0:
+    if tags > len(refs):                                   # cells without r= follow their neighbour
         max_row = max(max_row, len(_ROW_TAG.findall(xml)))
-        max_col += unnamed
+        max_col += tags - len(refs)
     if max_row * max_col > limits.MAX_SHEET_CELLS:
         raise _Reject("too-large", f"trang «{sheet}» trải trên {fmt_int(max_row)} dòng × {fmt_int(max_col)} cột, "
                                    f"tối đa {fmt_int(limits.MAX_SHEET_CELLS)} ô")
@@ -421,7 +421,4 @@ def fmt_int(number: int) -> str:
 
 
 def _col_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
+    return sum((ch - 64) * 26 ** power for power, ch in enumerate(reversed(letters)))

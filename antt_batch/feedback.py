@@ -26,6 +26,9 @@ FILLS = {"error": "FFFF8080", "warning": "FFFFC000"}   # red for errors, amber f
 CELL_RE = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})")
 FONT = "Times New Roman"
 SHOWN = 10          # problems quoted in a reminder message; the rest are in the return file
+# Problems the operator settles (the registry, a second e-mail, a closed year): not the unit's to fix.
+OPERATOR_ONLY = ("sender-mismatch", "duplicate-submission", "period-locked", "output-locked", "config-error",
+                 "config-outdated", "config-placeholder")
 
 
 @dataclass
@@ -50,23 +53,16 @@ def _entries(conn, period: str) -> list[Entry]:
                            *r[5:]) for r in rows}
     for lid, sev, sheet, cell, fid, msg, hint in conn.execute(
             "SELECT p.ledger_id, p.severity, p.sheet, p.cell, p.field, p.message, p.hint FROM problems p JOIN ledger l"
-            " ON l.id = p.ledger_id WHERE l.period = ? OR l.run_period = ? ORDER BY p.ledger_id, p.seq",
-            (period, period)):
+            f" ON l.id = p.ledger_id WHERE (l.period = ? OR l.run_period = ?) AND p.code NOT IN"
+            f" ({','.join('?' * len(OPERATOR_ONLY))}) ORDER BY p.ledger_id, p.seq", (period, period, *OPERATOR_ONLY)):
         entries[lid].problems.append((sev, sheet or "", cell or "", fid or "", msg, hint))
     return list(entries.values())
 
 
-def _latest_per_unit(entries: list[Entry], period: str) -> dict[str, Entry]:
-    """The unit's latest attempt at this month: a rejected re-send after an accepted file still needs an answer,
-    while superseded and duplicate files have nothing left to fix. Files of other months seen by this month's run
-    are answered by the feedback of their own month."""
-    return {e.unit_code: e for e in entries
-            if e.unit_code and e.period == period and e.decision in ("accepted", "rejected", "locked")}
-
-
-def _failed_criteria(ws, catalog, history, period: str) -> dict[str, list[tuple]]:
-    """KHONG_DAT criteria per unit, as extra rows of the list. Scoring is a convenience here: if it fails, the units
-    must still get their return files, so any error only drops these rows."""
+def _failed_criteria(ws, catalog, history, period: str, latest: dict[str, Entry]) -> dict[str, list[tuple]]:
+    """KHONG_DAT criteria of each unit whose current file was taken (a rejected file's would judge older data), as
+    extra rows of its list, located only when the evidence is in that file. Scoring is a convenience here: if it
+    fails, the units must still get their return files, so any error only drops these rows."""
     try:
         from antt_batch import assemble
         from antt_batch.score import score
@@ -75,14 +71,15 @@ def _failed_criteria(ws, catalog, history, period: str) -> dict[str, list[tuple]
         return {}
     out: dict[str, list[tuple]] = {}
     for ur in [*result.units, result.commune]:
-        for cid, r in ur.results.items():
+        entry = latest.get(ur.unit.code)
+        for cid, r in ur.results.items() if entry and entry.decision != "rejected" else ():
             if r.code == "KHONG_DAT":
                 crit = catalog.criteria.get(cid)
-                text = f"{crit.text} ({crit.citation})" if crit else cid
-                ev = next(iter(r.evidence), None)
+                ev = next((e for e in r.evidence if e.file == entry.display), None)
                 out.setdefault(ur.unit.code, []).append((
-                    "info", ev.sheet if ev else "", ev.cell if ev else "", cid, f"Tiêu chí chưa đạt: {text}. {r.reason}",
-                    "Nếu số liệu chưa đúng, sửa và gửi lại; nếu đúng, đơn vị cần khắc phục để đạt tiêu chí.", ev))
+                    "info", ev.sheet if ev else "", ev.cell if ev else "", cid,
+                    f"Tiêu chí chưa đạt: {f'{crit.text} ({crit.citation})' if crit else cid}. {r.reason}",
+                    "Nếu số liệu chưa đúng, sửa và gửi lại; nếu đúng, đơn vị cần khắc phục để đạt tiêu chí."))
     return out
 
 
@@ -189,90 +186,96 @@ def _quote(rows: list[tuple]) -> list[str]:
     return lines + ([f"- … và {len(rows) - SHOWN} mục khác (xem tệp trả lại)."] if len(rows) > SHOWN else [])
 
 
-def _message(ws, unit, body: list[str], to: str) -> str:
-    return "\n".join([f"Gửi: {to}", f"Kính gửi: {unit.name if unit else 'người gửi tệp'},", *body, "Trân trọng,",
-                      f"Công an {ws.commune.name}"])
+def _unit_body(ws, catalog, unit, entry: Entry | None, rows, cell, period: str, due: str, day: date,
+               body: list[str]) -> tuple[list[str], Path | None]:
+    """What to tell one unit after `body` (its unreadable files): its file's problems (and return copy), or that
+    nothing came, or that it came late."""
+    month, copy = f"{period[5:]}/{period[:4]}", None
+    if entry and entry.problems:
+        copy = _return_copy(ws, catalog, entry, rows, unit, period)
+        verb = "chưa thể tiếp nhận vì có lỗi" if entry.decision == "rejected" else "đã tiếp nhận, nhưng cần kiểm tra"
+        body += [f"Công an xã đã nhận báo cáo tháng {month} của đơn vị (tệp «{entry.display}») và {verb}:",
+                 *_quote(entry.problems)]
+        if copy:
+            body.append(f"Tệp trả lại «{copy.name}» gửi kèm: ô lỗi được tô màu, có ghi chú; trang «{SHEET}» liệt kê "
+                        "từng lỗi và cách sửa.")
+        if entry.decision == "rejected":
+            body.append(f"Đề nghị đơn vị sửa và gửi lại trước ngày {due}.")
+    if cell and cell.received is None and not entry:          # nothing usable came for this month
+        body.append(f"Công an xã chưa nhận được báo cáo {'hợp lệ ' if body else ''}tháng {month} của đơn vị. "
+                    f"Đề nghị điền biểu mẫu {unit.code}_{period}.xlsx và gửi trước ngày {due}.")
+    elif cell and cell.status == "TRE_HAN":
+        body.append(f"Báo cáo tháng {month} nhận ngày {vn_date(cell.received)}, sau hạn {vn_date(day)}. "
+                    "Đề nghị các tháng sau gửi đúng hạn.")
+    return body, copy
+
+
+def _message(ws, to: str, addressee: str, body: list[str]) -> str:
+    return "\n".join([f"Gửi: {to}", f"Kính gửi: {addressee},", *body, "Trân trọng,", f"Công an {ws.commune.name}"])
 
 
 def write_feedback(ws, period: str, today: date | None = None) -> list[Path]:
     """Write the month's return copies and `nhac-nho.txt` under WS/output/<period>/tra-lai/; return their paths.
 
-    `today` only decides whether an unsent report is already overdue (default: the real date)."""
+    `today` only decides whether the deadline has passed (default: the real date)."""
     from antt_batch.api import catalog_for
     from antt_batch.assemble import deadline, progress
     from antt_batch.history import History
     from antt_batch.score.periods import month_end
-    today = today or date.today()
-    catalog = catalog_for(ws)
-    due = deadline(period, ws.deadline_day)
-    month = f"{period[5:]}/{period[:4]}"
-    late = " (đã quá hạn: đề nghị gửi ngay)" if today > due else ""
-    folder = ws.output_dir / period / "tra-lai"
+    today, catalog, folder = today or date.today(), catalog_for(ws), ws.output_dir / period / "tra-lai"
+    month, deadline_day = f"{period[5:]}/{period[:4]}", deadline(period, ws.deadline_day)
+    due = vn_date(deadline_day) + (" (đã quá hạn: đề nghị gửi ngay)" if today > deadline_day else "")
     history = History(ws.db_path if ws.db_path.exists() else Path(":memory:"))
     try:
         entries = _entries(history.conn, period)
         status = {c.unit_code: c for c in progress(ws, history, [period], today)}
-        failed = _failed_criteria(ws, catalog, history, period)
+        # Each unit's latest attempt at this month: a rejected re-send after an accepted file still needs an answer;
+        # superseded and duplicate files have nothing left to fix; other months' files get their own month's answer.
+        latest = {e.unit_code: e for e in entries
+                  if e.unit_code and e.period == period and e.decision in ("accepted", "rejected", "locked")}
+        failed = _failed_criteria(ws, catalog, history, period, latest)
     finally:
         history.close()
     written, messages = [], []
-    by_sender = {e: u for u in ws.all_units() for e in u.emails}
     unidentified = [e for e in entries if not e.unit_code and e.decision == "rejected"]
-    latest = _latest_per_unit(entries, period)
+    by_sender = {mail: u for u in ws.all_units() for mail in u.emails}
     for unit in ws.all_units():
         if not unit.active_on(month_end(period)) or unit.in_scope is False:
             continue
         entry = latest.get(unit.code)
-        rows = list(entry.problems) if entry else []
-        if entry and entry.decision != "rejected":     # criteria of a rejected file would judge older data
-            rows += [r[:6] if r[6] and r[6].file == entry.display else (r[0], "", "", *r[3:6])
-                     for r in failed.get(unit.code, [])]
-        body, copy = [], None
-        if entry and entry.problems:
-            copy = _return_copy(ws, catalog, entry, rows, unit, period)
-            written += [copy] if copy else []
-            verb = ("chưa thể tiếp nhận vì có lỗi" if entry.decision == "rejected"
-                    else "đã tiếp nhận, nhưng có điểm cần kiểm tra")
-            body += [f"Công an xã đã nhận báo cáo tháng {month} của đơn vị (tệp «{entry.display}») và {verb}:",
-                     *_quote(entry.problems)]
-            if copy:
-                body.append(f"Tệp trả lại «{copy.name}» gửi kèm: ô lỗi được tô màu, có ghi chú; trang «{SHEET}» "
-                            "liệt kê từng lỗi và cách sửa.")
-            if entry.decision == "rejected":
-                body.append(f"Đề nghị đơn vị sửa và gửi lại trước ngày {vn_date(due)}{late}.")
+        rows = [*(entry.problems if entry else []), *failed.get(unit.code, [])]
         mine = [e for e in unidentified if e.sender and by_sender.get(e.sender.lower()) is unit]
-        for e in mine:
-            body += [f"Tệp «{e.display}» gửi từ {e.sender} không được tiếp nhận:", *_quote(e.problems)]
-        cell = status.get(unit.code)
-        if cell and cell.received is None and not entry:      # sent nothing usable for this month
-            body.append(f"{'Ngoài ra, c' if mine else 'C'}ông an xã chưa nhận được báo cáo tháng {month} của đơn vị. "
-                        f"Đề nghị điền biểu mẫu {unit.code}_{period}.xlsx và gửi trước ngày {vn_date(due)}{late}.")
-        elif cell and cell.status == "TRE_HAN":
-            body.append(f"Báo cáo tháng {month} nhận ngày {vn_date(cell.received)}, sau hạn {vn_date(due)}. "
-                        "Đề nghị các tháng sau gửi đúng hạn.")
-        if body:
-            messages.append(_message(ws, unit, body, f"{unit.name} ({unit.code})"
-                                     + (f" – {', '.join(unit.emails)}" if unit.emails else "")))
         unidentified = [e for e in unidentified if e not in mine]
+        body = [line for e in mine for line in (f"Tệp «{e.display}» gửi từ {e.sender} không được tiếp nhận:",
+                                                *_quote(e.problems))]
+        body, copy = _unit_body(ws, catalog, unit, entry, rows, status.get(unit.code), period, due, deadline_day,
+                                body)
+        written += [copy] if copy else []
+        if body:
+            to = f"{unit.name} ({unit.code})" + (f" – {', '.join(unit.emails)}" if unit.emails else "")
+            messages.append(_message(ws, to, unit.name, body))
     for e in unidentified:
         when = f" ngày {vn_date(e.received)}" if e.received else ""
-        body = [f"Công an xã đã nhận tệp «{e.display}»{when} nhưng không thể tiếp nhận:", *_quote(e.problems),
-                f"Đề nghị gửi lại báo cáo tháng {month} đúng biểu mẫu của đơn vị trước ngày {vn_date(due)}{late}."]
-        messages.append(_message(ws, None, body, f"người gửi tệp «{e.display}» – {e.sender or 'không rõ địa chỉ'}"))
+        messages.append(_message(ws, f"người gửi tệp «{e.display}» – {e.sender or 'không rõ địa chỉ'}",
+                                 "người gửi tệp", [f"Công an xã đã nhận tệp «{e.display}»{when} nhưng không thể "
+                                                   "tiếp nhận:", *_quote(e.problems), f"Đề nghị gửi lại báo cáo tháng "
+                                                   f"{month} đúng biểu mẫu của đơn vị trước ngày {due}."]))
     head = [f"NHẮC NHỞ BÁO CÁO ANTT THÁNG {month} – {ws.commune.name}",
-            f"Lập ngày {vn_date(today)}; hạn nộp báo cáo tháng {month}: {vn_date(due)}.",
-            "Mỗi đoạn dưới đây là một tin nhắn sẵn sàng gửi cho đơn vị."
-            if messages else "Không có đơn vị nào cần nhắc."]
-    keep = set(written)
-    for old in folder.glob(f"*_{period}_tra-lai*.xlsx") if folder.exists() else []:
-        if old not in keep:                    # a unit that has since fixed its file must not be sent a stale copy
-            try:
-                old.unlink()
-            except OSError:                    # open in Excel: it stays, and is overwritten next time
-                pass
-    text = "\n\n".join(["\n".join(head), *messages]) + "\n"
+            f"Lập ngày {vn_date(today)}; hạn nộp báo cáo tháng {month}: {vn_date(deadline_day)}.",
+            "Mỗi đoạn dưới đây là một tin nhắn sẵn sàng gửi." if messages else "Không có đơn vị nào cần nhắc."]
+    return [*written, _finish(folder, period, written, "\n\n".join(["\n".join(head), *messages]) + "\n")]
+
+
+def _finish(folder: Path, period: str, written: list[Path], text: str) -> Path:
+    """Drop return copies of units that have since fixed their file (they must not be sent a stale copy), then
+    write the reminder atomically, UTF-8 with BOM and CRLF so Notepad on the operator's Windows shows it right."""
+    for old in set(folder.glob(f"*_{period}_tra-lai*.xlsx")) - set(written):
+        try:
+            old.unlink()
+        except OSError:                    # open in Excel: it stays, and is replaced next time
+            pass
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / ".nhac-nho.txt.tmp"
-    tmp.write_text(text.replace("\n", "\r\n"), encoding="utf-8-sig", newline="")   # Notepad-friendly
+    tmp.write_text(text.replace("\n", "\r\n"), encoding="utf-8-sig", newline="")
     os.replace(tmp, folder / "nhac-nho.txt")
-    return [*written, folder / "nhac-nho.txt"]
+    return folder / "nhac-nho.txt"

@@ -140,7 +140,7 @@ def _read(data: bytes, file: str, checked) -> ReadResult:
     problems: list[Problem] = []
     grids = {}
     for sheet in sorted({ref.sheet for ref in names.values()}):
-        grid = _load(book, sheet, file, problems, checked.text_bound(sheet))
+        grid = _load(book, sheet, file, problems, checked.largest_part)
         if grid is None:
             return ReadResult(raw, problems)
         grids[sheet] = grid
@@ -181,8 +181,8 @@ class _Grid:
 def _load(book, sheet: str, file: str, problems: list[Problem], text_bound: int) -> _Grid | None:
     """Load one sheet and enforce the exact cell-count and cell-text limits (the gate only bounded them).
 
-    `text_bound` is the most characters a cell can hold given the inflated sizes of the parts it can come from;
-    below the limit the per-cell scan is skipped."""
+    `text_bound` is the most characters a cell can hold (the largest inflated part); below the limit the per-cell
+    scan is skipped."""
     loaded = book.get_sheet_by_name(sheet)
     start = loaded.start
     if start is None:

@@ -43,7 +43,7 @@ NO_INCIDENTS = ("Vụ việc không thuộc dữ liệu gửi lên cấp trên (
 @dataclass
 class RollupResult:
     path: Path | None                 # None when no input could be used (nothing written)
-    locked: bool
+    locked: bool                      # written beside a locked target; `problems` then ends with output-locked
     problems: list[Problem]
     accepted: list[Path] = field(default_factory=list)
     rejected: list[Path] = field(default_factory=list)
@@ -103,6 +103,8 @@ def rollup(inputs: list[Path], code: str, name: str, out: Path | None, catalog, 
     path = Path(out) if out else Path("output") / period / f"BaoCao_ANTT_{code}_{period}.xlsx"
     written = _write(path, catalog, code, name, header, rows, manifest, read, problems)
     result.path, result.locked, result.rows = written.path, written.locked, len(rows)
+    if written.locked:   # the workbook is already written, so this one is only returned, for the exit code 3
+        result.problems.append(problem("output-locked", Location(path.name), detail=written.path.name))
     return result
 
 

@@ -61,8 +61,12 @@ def read_many(items: list[tuple[bytes, str]],
     workers: list[_Worker] = []
     try:
         while todo or any(w.pending for w in workers):
-            for worker in workers:
+            for worker in list(workers):
                 if not worker.pending and todo:
+                    if not worker.process.is_alive():      # died while idle (killed from outside): replace it
+                        worker.stop(kill=True)
+                        workers.remove(worker)
+                        continue
                     worker.send(_chunk(todo, items, size), items)
             while todo and len(workers) < size:
                 workers.append(_Worker(ctx, crash_on))
@@ -217,9 +221,12 @@ def _exit_reason(code: int | None) -> str:
 
 def serve(conn, crash_on: str) -> None:
     """Worker main loop: receive chunks of (index, data, display), send back (index, ReadResult) one by one."""
+    import faulthandler
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C is the parent's business
+    faulthandler.disable()                                  # a crash is reported as a Problem, not a stack dump
+    os.environ["RUST_BACKTRACE"] = "0"                      # nor as a Rust backtrace on the operator's console
     _limit_memory()
     from .errors import Location, problem
     from .reader import ReadResult, describe_exception, read_workbook

@@ -879,11 +879,15 @@ def build_month(period: str, out: Path) -> list[Path]:
 
 
 def build(out: Path = INBOX, workers: int | None = None) -> list[Path]:
-    """Write the whole inbox tree into `out` (emptied first) and return the files written."""
+    """Write the whole inbox tree into `out` and return the files written.
+
+    The month folders (YYYY-MM) of `out` are emptied first; nothing else in `out` is touched.
+    """
     out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    for period in MONTHS:
+        if (out / period).is_dir():
+            shutil.rmtree(out / period)
+    out.mkdir(parents=True, exist_ok=True)
     workers = workers or min(len(MONTHS), os.cpu_count() or 1)
     if workers == 1:
         return [p for m in MONTHS for p in build_month(m, out)]

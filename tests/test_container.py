@@ -141,6 +141,14 @@ def far_cells() -> bytes:
     return rewrite(small_xlsx(), {"xl/worksheets/sheet1.xml": sheet})
 
 
+def odd_far_cell(cell: bytes) -> bytes:
+    """A far cell written in a form the gate's fast path does not take: it must still be measured."""
+    sheet = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml'
+             b'/2006/main" xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1">'
+             b'<c r="A1"><v>1</v></c>' + cell + b'</row></sheetData></worksheet>')
+    return rewrite(small_xlsx(), {"xl/worksheets/sheet1.xml": sheet})
+
+
 def wide_but_small() -> bytes:
     """References with two column letters take the gate's slow path; 28 x 10 cells are fine."""
     buf = io.BytesIO()
@@ -163,10 +171,11 @@ def declared_bomb() -> bytes:
     return raw_zip(honest_members(small_xlsx()) + [("xl/media/image1.png", zeros_stream(1024), 0, 1 << 30)])
 
 
-def lying_bomb() -> bytes:
-    """The central directory says sheet1.xml is 2 KiB; its stream really inflates to 256 MiB."""
+def lying_bomb(mib: int = 256) -> bytes:
+    """The central directory says sheet1.xml is 2 KiB; its stream really inflates to `mib` MiB (256 MiB take the
+    gate's streaming path, 8 MiB its one-call path for small streams)."""
     members = honest_members(small_xlsx())
-    return raw_zip([(n, zeros_stream(256), c, s) if n == "xl/worksheets/sheet1.xml" else (n, d, c, s)
+    return raw_zip([(n, zeros_stream(mib), c, s) if n == "xl/worksheets/sheet1.xml" else (n, d, c, s)
                     for n, d, c, s in members])
 
 
@@ -206,6 +215,7 @@ HOSTILE = [
     ("zip-bomb-ratio", lambda: raw_zip(honest_members(small_xlsx()) + [("xl/x.xml", zeros_stream(30), 0, 30 << 20)]),
      "XOM01.xlsx", "zip-bomb"),
     ("zip-bomb-lying-directory", lying_bomb, "XOM01.xlsx", "zip-bomb"),
+    ("zip-bomb-lying-small-stream", lambda: lying_bomb(8), "XOM01.xlsx", "zip-bomb"),
     ("too-many-members", lambda: rewrite(small_xlsx(), extra={f"xl/m/{i}.txt": b"" for i in range(1001)}),
      "XOM01.xlsx", "zip-bomb"),
     ("workbook-entity", lambda: with_workbook_xml(lambda x: x.replace(
@@ -216,6 +226,10 @@ HOSTILE = [
      "XOM01.xlsx", "xml-entities"),
     ("too-many-names", lambda: small_xlsx(names=limits.MAX_DEFINED_NAMES + 1), "XOM01.xlsx", "too-large"),
     ("cell-area", far_cells, "XOM01.xlsx", "too-large"),
+    ("cell-area-tab", lambda: odd_far_cell(b'<c\tr="XFD1048576"><v>2</v></c>'), "XOM01.xlsx", "too-large"),
+    ("cell-area-prefix", lambda: odd_far_cell(b"<x:c r='XFD1048576'><x:v>2</x:v></x:c>"), "XOM01.xlsx", "too-large"),
+    ("cell-area-no-ref", lambda: odd_far_cell(b"<c><v>2</v></c>" * 20 + b'<c r="A10000"><v>3</v></c>'),
+     "XOM01.xlsx", "too-large"),
     ("cell-text", long_cell, "XOM01.xlsx", "too-large"),
 ]
 

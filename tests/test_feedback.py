@@ -149,3 +149,35 @@ def test_empty_workspace_writes_only_the_reminder(workspace):
     paths = write_feedback(workspace, PERIOD, today=TODAY)
     assert [p.name for p in paths] == ["nhac-nho.txt"]
     assert "Xóm Đình" in reminder(workspace) and not workspace.db_path.exists()
+
+
+def eml(path: Path, sender: str, attachment: Path) -> Path:
+    from email.message import EmailMessage
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, "congan@example.vn", "Báo cáo ANTT tháng 3"
+    msg["Date"] = "Tue, 01 Apr 2025 08:00:00 +0700"
+    msg.set_content("Gửi Công an xã báo cáo tháng.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    msg.add_attachment(attachment.read_bytes(), "application",
+                       "vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=attachment.name)
+    path.write_bytes(bytes(msg))
+    return path
+
+
+def test_mail_senders_decide_who_hears_what(workspace, make_file, tmp_path):
+    """A mistyped unit code from a registered address is told to that unit; a warning only the operator can settle
+    (an unregistered sender) sends nothing back."""
+    loose = tmp_path / "loose"
+    wrong_code = make_file("XOM02", PERIOD, {"antt_unit_code": "XOM99"}, folder=loose)
+    eml(workspace.inbox(PERIOD) / "xom2.eml", "Trưởng xóm <xom2@example.vn>", wrong_code)
+    good = make_file("XOM01", PERIOD, {"so_ho_cu_tru": 50, "so_ho_dang_ky": 50}, folder=loose / "b")
+    eml(workspace.inbox(PERIOD) / "la.eml", "nguoi.la@example.com", good)
+    result = api.ingest(workspace, PERIOD, [workspace.inbox(PERIOD)])
+    assert sorted((o.decision, [p.code for p in o.problems]) for o in result.outcomes) == [
+        ("accepted", ["sender-mismatch"]), ("rejected", ["unit-unknown"])]
+    paths = write_feedback(workspace, PERIOD, today=TODAY)
+    assert [p.name for p in paths] == ["nhac-nho.txt"]
+    messages = reminder(workspace).split("\n\n")
+    (xom02,) = [m for m in messages if "Gửi: Xóm Chùa" in m]
+    assert "xom2.eml › XOM02_2025-03.xlsx" in xom02 and "XOM99" in xom02 and "chưa nhận được" in xom02
+    assert not [m for m in messages if "người gửi tệp" in m or "Gửi: Xóm Đình" in m]

@@ -226,6 +226,37 @@ def test_pool_keeps_order_and_isolates_crashes(monkeypatch):
     assert seen[-1] == (len(items), len(items)) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+def sheet_xml(cells: bytes) -> bytes:
+    return (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml'
+            b'/2006/main"><sheetData>' + cells + b"</sheetData></worksheet>")
+
+
+def with_sheet(xml: bytes, part: str = "xl/worksheets/sheet3.xml") -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(template())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, xml if info.filename == part else src.read(info))
+    return out.getvalue()
+
+
+def test_a_real_native_crash_costs_only_that_file():
+    """Duplicate r attributes (calamine keeps the last) slip past the gate's fast path; calamine then aborts on
+    a 1,048,576 x 16,384 area. Only the worker dies."""
+    hostile = with_sheet(sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c><c r="B1" r="XFD1048576"><v>2</v></c></row>'))
+    first, crashed, third = read_many([(template(unit="XOM01"), "a.xlsx"), (hostile, "b.xlsx"),
+                                       (template(unit="XOM03"), "c.xlsx")])
+    assert [p.code for p in crashed.problems] == ["reader-crashed"]
+    assert first.workbook.values["antt_unit_code"] == "XOM01" and third.workbook.values["antt_unit_code"] == "XOM03"
+
+
+def test_loaded_area_is_checked_exactly():
+    """A1 and Z9999 pass the gate's fast path (< 26 x 10,000 is harmless to load) but exceed 200,000 cells."""
+    big = with_sheet(sheet_xml(b'<row r="1"><c r="A1"><v>1</v></c></row><row r="9999"><c r="Z9999"><v>2</v></c></row>'))
+    result = read_workbook(big, "x.xlsx")
+    assert [p.code for p in result.problems] == ["too-large"]
+    assert result.problems[0].location.sheet == "Vụ việc"
+
+
 def test_read_many_of_nothing():
     assert read_many([]) == []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -155,3 +156,16 @@ def test_default_output_path(catalog, communes, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = rollup(communes, "T1", "tỉnh Một", None, catalog)
     assert result.path == Path("output/2025-06/BaoCao_ANTT_T1_2025-06.xlsx") and result.path.exists()
+
+
+def test_locked_output_is_written_beside_it(catalog, communes, tmp_path):
+    target = tmp_path / "T1.xlsx"
+    target.write_bytes(b"open in Excel")
+    if subprocess.run(["chattr", "+i", str(target)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i (an immutable file stands in for a file locked by Excel) is not available here")
+    try:
+        result = rollup(communes, "T1", "tỉnh Một", target, catalog)
+    finally:
+        subprocess.run(["chattr", "-i", str(target)], check=True)
+    assert result.locked and result.path != target and result.path.exists()
+    assert [p.code for p in result.problems] == ["output-locked"] and result.path.name in result.problems[0].message

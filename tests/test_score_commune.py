@@ -90,6 +90,7 @@ def test_listing_follows_the_registry_dates(catalog):
 
 
 def test_commune_without_units_cannot_pass_xa_4(catalog):
+    """§12.5: an empty XA-4 population is missing data, not a vacuous 100%."""
     xa = results(score(catalog, world(units=()), year=Y), COMMUNE.code)
     assert xa["XA-4.1"] == THIEU_DU_LIEU and xa["XA-4.2"] == THIEU_DU_LIEU
 

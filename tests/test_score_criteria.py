@@ -152,3 +152,10 @@ def test_scorer_and_catalog_know_the_same_kinds():
     from antt_batch.catalog import KINDS as CATALOG_KINDS
     from antt_batch.score import KINDS
     assert set(CATALOG_KINDS) == set(KINDS)
+
+
+def test_households_ratio_needs_a_denominator(catalog):
+    """§12.7: KDC-1.3 is a strict 100% of the residing households the xóm reports; with 0 (or no) households there
+    is nothing to compare — missing data, never a vacuous pass."""
+    data = world(changes={"XOM01": {f"{Y}-10": {"so_ho_cu_tru": 0, "so_ho_dang_ky": 0}}})
+    assert unit_result(score(catalog, data, year=Y), XOM.code).results["KDC-1.3"].code == "THIEU_DU_LIEU"

@@ -90,6 +90,7 @@ def test_cqdn_3h_reading_option(catalog, reading, level, expected):
 
 
 def test_reading_option_from_the_catalog(catalog):
+    """§12.9: the reading may also be chosen when the catalog is loaded (antt.toml [options])."""
     from antt_batch.catalog import load_catalog
     row = incident("DN-MAY", MARCH, "NLD_VI_PHAM_ANTT")
     res = score(load_catalog(options={"cqdn_3h_reading": "B"}), world(incidents=[row]), year=Y)
@@ -130,6 +131,8 @@ def test_exception_holds_only_if_every_report_says_so(catalog):
 
 
 def test_report_upgraded_in_a_later_month_keeps_first_date_and_highest_level(catalog):
+    """Spec §4.3/§5: a case re-reported with a heavier classification is one incident at its highest level, dated
+    when it first happened (the March run, which has not seen the upgrade yet, passes)."""
     first = incident("XOM01", date(Y, 3, 28), "TOI_PHAM", "IT_NGHIEM_TRONG", ma="VV-9")
     later = incident("XOM01", date(Y, 4, 2), "TOI_PHAM", "RAT_NGHIEM_TRONG", ma="VV-9", month=f"{Y}-04")
     data = world(incidents=[first, later])
@@ -139,6 +142,7 @@ def test_report_upgraded_in_a_later_month_keeps_first_date_and_highest_level(cat
 
 
 def test_identical_rows_without_case_number_are_one_incident(catalog):
+    """Spec §5: a row repeated identically in a later month is the same incident (intake warns `duplicate-row`)."""
     row = incident("XOM01", MARCH, "TE_NAN_XA_HOI")
     xom = replace(XOM, baselines={Y - 1: {"toi_pham": 0, "te_nan_xa_hoi": 1, "vi_pham_phap_luat": 0}})
     again = replace(row, evidence=replace(row.evidence, month=f"{Y}-04", row=9))
@@ -163,6 +167,7 @@ def test_yoy_equal_passes_one_above_fails_at_once(catalog, count, expected):
 
 
 def test_yoy_zero_against_zero_passes_and_missing_baseline_is_missing_data(catalog):
+    """§12.4: 0 vs 0 passes; a missing baseline (or a missing series in it) is «không đủ dữ liệu», never a pass."""
     assert results(verdicts(catalog), "XOM01")["KDC-4.a"] == DAT
     partial = replace(XOM, baselines={Y - 1: {"toi_pham": 0, "te_nan_xa_hoi": 0}})
     res = verdicts(catalog, units=(partial, replace(XOM, code="XOM02", baselines={})))
@@ -198,6 +203,8 @@ def test_commune_yoy_history_needs_every_unit(catalog):
 
 
 def test_incident_hits_lists_every_failed_criterion(catalog):
+    """Spec §7 `Vụ việc`: each incident lists the criteria it failed — own and commune scope; a force-majeure case
+    still counts in the YoY series (§12.2: BKK is written on điểm b/d, not on điểm a)."""
     row = incident("XOM01", MARCH, "TOI_PHAM", "NGHIEM_TRONG")
     res = verdicts(catalog, row)
     assert res.incident_hits[row] == ["KDC-4.a", "KDC-4.b", "XA-2:KDC-4.a", "XA-2:KDC-4.b"]

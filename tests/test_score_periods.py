@@ -9,7 +9,7 @@ import pytest
 from antt_batch.model import CHUA_DEN_HAN, DAT, KHONG_DAT, THIEU_DU_LIEU
 from antt_batch.score import score
 from antt_batch.score.periods import month_end, window
-from test_score_world import COMMUNE, DN, MONTHS, XOM, Y, incident, results, snap, unit_result, world
+from test_score_world import COMMUNE, MONTHS, XOM, Y, incident, results, snap, unit_result, world
 
 
 def months_to(last: str) -> list[str]:
@@ -31,6 +31,8 @@ def test_missing_khoan1_document_pending_until_31_march(catalog, period, expecte
     unit = unit_result(score(catalog, data, period=period), "XOM01")
     assert unit.results["KDC-1.2"].code == expected
     assert unit.registered is False
+    evidence = unit.results["KDC-1.2"].evidence[0]      # the latest report, which left it blank
+    assert (evidence.file, evidence.month, evidence.cell) == (f"XOM01_{period}.xlsx", period, "")
 
 
 def test_december_date_pending_in_quarter_then_fails(catalog):
@@ -61,12 +63,14 @@ def test_attested_no_fails_now_and_is_cured_later(catalog):
 
 
 def test_blank_attested_is_missing_data(catalog):
+    """§12.17: the tool never infers a qualitative criterion — blank is THIEU_DU_LIEU, not DAT."""
     data = world(omit={"XOM01": {"trien_khai_day_du"}})
     unit = unit_result(score(catalog, data, period=f"{Y}-05"), "XOM01")
     assert unit.results["KDC-2"].code == THIEU_DU_LIEU and unit.verdict_code == THIEU_DU_LIEU
 
 
 def test_zero_count_fails_for_the_rest_of_the_year(catalog):
+    """Spec §6: once an event happens the criterion fails until the year ends; before it, mid-year is DAT."""
     data = world(incidents=[incident("XOM01", date(Y, 2, 10), "TU_DIEM_PHUC_TAP")])
     seen = [results(score(catalog, data, period=p), "XOM01")["KDC-4.c.1"] for p in (f"{Y}-01", f"{Y}-02", f"{Y}-10")]
     assert seen == [DAT, KHONG_DAT, KHONG_DAT]
@@ -161,6 +165,7 @@ def test_unit_without_a_file_this_year(catalog):
 
 
 def test_rerun_of_an_earlier_month_ignores_later_files(catalog):
+    """Spec §9.1 `report --period`: a past month is re-scored from the files of that month or earlier only."""
     data = world(changes={"XOM01": {f"{Y}-05": {"trien_khai_day_du": False}}},
                  incidents=[incident("XOM01", date(Y, 4, 20), "LY_KHAI", month=f"{Y}-05")])
     april = results(score(catalog, data, period=f"{Y}-04"), "XOM01")
@@ -168,6 +173,8 @@ def test_rerun_of_an_earlier_month_ignores_later_files(catalog):
 
 
 def test_window_arithmetic(catalog):
+    """§12.13 and spec §5: evaluation year Y is named after the year its period ends in; a November run already
+    looks at the next XA year; every type's year holds the twelve snapshots November(Y−1)–October(Y)."""
     kdc, xa = catalog.unit_types["KDC"], catalog.unit_types["XA"]
     assert month_end("2024-02") == date(2024, 2, 29)
     w = window(xa, period="2025-11")
@@ -178,4 +185,3 @@ def test_window_arithmetic(catalog):
     assert window(kdc, year=2025).previous().end == date(2024, 10, 31)
     with pytest.raises(ValueError):
         window(kdc, period="2025-01", year=2025)
-    assert DN.type == "CQDN"

@@ -75,16 +75,19 @@ def test_missing_size_data_is_unknown_scope(catalog, size, missing):
     unit = enterprise(catalog, loai_hinh="DOANH_NGHIEP", **size)
     assert (unit.in_scope, unit.verdict_code) == (None, THIEU_DU_LIEU)
     assert missing in unit.scope_reason and "cần xác minh quy mô" in unit.scope_reason
-    assert unit.scope_reason in unit.warnings
+    assert [(w.code, w.severity) for w in unit.warnings] == [("scope-unknown", "warning")]
+    assert unit.scope_reason in unit.warnings[0].message
     assert unit.results and unit.score_pct is not None        # still scored, so the operator sees the rest
 
 
 def test_unknown_sector_decided_when_both_sectors_agree(catalog):
+    """§9.3: three-valued — when every possible sector gives the same answer, the missing sector does not matter."""
     unit = enterprise(catalog, loai_hinh="DOANH_NGHIEP", so_lao_dong_bhxh=120)
     assert unit.in_scope is True                      # above 100 and 50 workers: in for any sector
 
 
 def test_unknown_scope_even_with_a_failure_is_thieu_du_lieu(catalog):
+    """§12.14: a unit that may be out of scope cannot be declared «chưa đạt»; it is THIEU_DU_LIEU until verified."""
     data = world(omit={"DN-MAY": {"so_lao_dong_bhxh", "doanh_thu_ty", "tong_nguon_von_ty"}},
                  changes={"DN-MAY": {f"{Y}-05": {"trien_khai_day_du": False}}})
     unit = unit_result(score(catalog, data, year=Y), "DN-MAY")
@@ -161,7 +164,9 @@ def test_no_security_force(catalog):
     dn, school_ = unit_result(res, "DN-MAY"), unit_result(res, "TRUONG-THCS")
     assert {dn.results[c].code for c in ("CQDN-4.1", "CQDN-4.2")} == {KHONG_AP_DUNG}
     assert {school_.results[c].code for c in ("CSGD-5.1", "CSGD-5.2")} == {KHONG_AP_DUNG}
-    assert len(dn.warnings) == 2 and all("CQDN-4." in w and "kiểm tra" in w for w in dn.warnings)
+    [warning] = dn.warnings
+    assert warning.code == "na-review" and "CQDN-4.1, CQDN-4.2" in warning.message
+    assert (warning.location.file, warning.location.field) == (f"DN-MAY_{Y}-10.xlsx", "xep_loai_luc_luong_bao_ve")
     assert school_.warnings == []
     assert dn.groups["CQDN-4"] == KHONG_AP_DUNG
 

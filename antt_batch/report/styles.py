@@ -17,8 +17,9 @@ FONT = "Times New Roman"
 FONT_SIZE = 11
 DATE_FORMAT = "dd/mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+# remove_timezone: received times are aware datetimes in UTC+7; Excel shows them as that local wall time.
 WORKBOOK_OPTIONS = {"default_format_properties": {"font_name": FONT, "font_size": FONT_SIZE},
-                    "default_date_format": DATE_FORMAT}
+                    "default_date_format": DATE_FORMAT, "remove_timezone": True}
 
 # Cell fills per code: green passes, red fails, amber waits, grey lacks data, pale grey does not apply.
 _GREEN, _RED, _AMBER, _GREY, _PALE, _BLUE = "#C6EFCE", "#FFC7CE", "#FFEB9C", "#D9D9D9", "#F2F2F2", "#DDEBF7"

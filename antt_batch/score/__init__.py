@@ -19,7 +19,7 @@ from . import incidents as inc
 from .periods import Window, month_end, window
 from .rules import RULES, Context, registration_id
 from .scope import decide
-from .unit import group_results, judge, score_pct, verdict
+from .unit import group_results, judge, review_problem, scope_problem, score_pct, verdict
 from .values import Values
 
 __all__ = ["score", "KINDS"]
@@ -65,16 +65,18 @@ def _score_unit(ctx: Context, hits: dict) -> UnitResult:
     if scope.in_scope is False:
         return UnitResult(unit, win.year, win.as_of, win.end, False, scope.reason, False, NGOAI_PHAM_VI, None,
                           provisional, {})
-    results, warnings = {}, [scope.reason] if scope.in_scope is None else []
+    results, reviews = {}, {}
     for crit in catalog.criteria_for(unit.type):
         judged = judge(ctx, crit)
         results[crit.id] = judged.result
-        if judged.warning and judged.warning not in warnings:
-            warnings.append(judged.warning)
+        if judged.review:
+            reviews.setdefault(judged.review, []).append(crit.id)
         for row in judged.hits:
             hits.setdefault(row, [])
             if crit.id not in hits[row]:
                 hits[row].append(crit.id)
+    warnings = ([scope_problem(unit, scope.reason)] if scope.in_scope is None else []) + [
+        review_problem(unit, review, ids) for review, ids in reviews.items()]
     reg = registration_id(catalog, unit.type)
     return UnitResult(
         unit, win.year, win.as_of, win.end, scope.in_scope, scope.reason,

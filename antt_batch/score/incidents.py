@@ -51,8 +51,8 @@ def _report_key(row: Incident) -> tuple:
 
 def level_rank(catalog, loai: str, level: str | None) -> int | None:
     """Rank of `level` in the category's ordered level list (first = lowest); None when blank or unlisted."""
-    category = catalog.categories.get(loai)
-    if level is None or category is None or not category.levels:
+    category = catalog.categories[loai]
+    if level is None or not category.levels:
         return None
     codes = catalog.codelists[category.levels]
     return codes.rank(level) if level in codes.codes else None
@@ -137,4 +137,4 @@ def distinct(cases) -> int:
 
 def in_series(catalog, cases, series: str) -> list[Case]:
     """Incidents of one YoY series (tội phạm, tệ nạn xã hội, vi phạm pháp luật khác) by their category."""
-    return [c for c in cases if getattr(catalog.categories.get(c.loai), "series", "") == series]
+    return [c for c in cases if catalog.categories[c.loai].series == series]

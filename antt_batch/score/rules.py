@@ -14,10 +14,11 @@ from fractions import Fraction
 from math import ceil
 from typing import Callable
 
-from ..model import CHUA_DEN_HAN, DANG_DAT, DAT, KHONG_DAT, THIEU_DU_LIEU, Evidence, Incident
+from ..model import CHUA_DEN_HAN, DANG_DAT, DAT, KHONG_DAT, THIEU_DU_LIEU, Evidence, Incident, Recognition, Unit
 from ..text import vn_date
 from . import incidents as inc
 from .periods import Window
+from .values import Values
 
 
 @dataclass(frozen=True)
@@ -33,21 +34,25 @@ class Outcome:
 class Context:
     """Everything a rule may look at for one unit: the catalog, its year, its values and registers."""
 
-    catalog: object
-    unit: object
+    catalog: object                      # antt_batch.catalog.Catalog
+    unit: Unit
     window: Window
-    values: object                       # score.values.Values
-    options: dict
-    cases: Callable[[str], list]         # register name -> merged incidents of that register, every year
-    baseline: Callable[[str, str], tuple]   # (register, series) -> (count or None, source text)
+    values: Values
+    options: dict[str, str]              # reading choices: catalog defaults overridden by the workspace
+    cases: Callable[[str], list[inc.Case]]   # register name -> merged incidents of that register, every year
+    baseline: Callable[[str, str], tuple[int | None, str]]   # (register, series) -> (count or None, source)
     population: list = field(default_factory=list)   # XA-4: UnitResults of the units under the commune
-    recognition: object = None           # model.Recognition of the commune's decision for the year, if any
+    recognition: Recognition | None = None           # the commune's recorded decision for the year
 
     def label(self, field_id: str) -> str:
         return f"«{self.catalog.fields[field_id].label_for(self.unit.type)}»"
 
     def fv(self, field_id: str):
         return self.values.get(field_id)
+
+    def missing(self, code: str, reason: str) -> Outcome:
+        """A blank value: the evidence is the latest report of the year that left it blank."""
+        return Outcome(code, reason, (self.values.latest,) if self.values.latest else ())
 
 
 RULES: dict[str, Callable[[Context, object], Outcome]] = {}
@@ -90,7 +95,7 @@ def dated_q1(ctx: Context, crit) -> Outcome:
     fid = crit.fields[0]
     fv, year = ctx.fv(fid), ctx.window.year
     if fv is None:
-        return Outcome(KHONG_DAT, f"Chưa có {ctx.label(fid)} trong Quý I/{year}")
+        return ctx.missing(KHONG_DAT, f"Chưa có {ctx.label(fid)} trong Quý I/{year}")
     inside = ctx.window.in_q1(fv.value)
     where = "trong" if inside else "ngoài"
     return Outcome(DAT if inside else KHONG_DAT, f"{ctx.label(fid)}: {vn_date(fv.value)} {where} Quý I/{year}",
@@ -104,7 +109,7 @@ def ratio(ctx: Context, crit) -> Outcome:
     part, whole = ctx.fv(part_id), ctx.fv(whole_id)
     missing = [f for f, v in ((part_id, part), (whole_id, whole)) if v is None]
     if missing:
-        return Outcome(THIEU_DU_LIEU, "Chưa có " + ", ".join(ctx.label(f) for f in missing))
+        return ctx.missing(THIEU_DU_LIEU, "Chưa có " + ", ".join(ctx.label(f) for f in missing))
     if whole.value == 0:
         return Outcome(THIEU_DU_LIEU, f"{ctx.label(whole_id)} bằng 0", (whole.evidence,))
     need = Fraction(crit.min_ratio)
@@ -124,7 +129,7 @@ def all_yes(ctx: Context, crit) -> Outcome:
         return Outcome(KHONG_DAT, "Chưa có: " + ", ".join(ctx.label(f) for f in noes),
                        tuple(values[f].evidence for f in noes))
     if blanks:
-        return Outcome(THIEU_DU_LIEU, "Chưa khai báo: " + ", ".join(ctx.label(f) for f in blanks))
+        return ctx.missing(THIEU_DU_LIEU, "Chưa khai báo: " + ", ".join(ctx.label(f) for f in blanks))
     return Outcome(DAT, f"Có đủ {len(values)} nội dung", tuple(v.evidence for v in values.values()))
 
 
@@ -134,7 +139,7 @@ def min_count(ctx: Context, crit) -> Outcome:
     fid = crit.fields[0]
     fv = ctx.fv(fid)
     if fv is None:
-        return Outcome(THIEU_DU_LIEU, f"Chưa khai báo {ctx.label(fid)}")
+        return ctx.missing(THIEU_DU_LIEU, f"Chưa khai báo {ctx.label(fid)}")
     ok = fv.value >= crit.min
     return Outcome(DAT if ok else KHONG_DAT, f"{ctx.label(fid)}: {fv.value}, cần ít nhất {crit.min}", (fv.evidence,))
 
@@ -145,7 +150,7 @@ def attested(ctx: Context, crit) -> Outcome:
     fid = crit.fields[0]
     fv = ctx.fv(fid)
     if fv is None:
-        return Outcome(THIEU_DU_LIEU, f"Chưa khai báo {ctx.label(fid)}")
+        return ctx.missing(THIEU_DU_LIEU, f"Chưa khai báo {ctx.label(fid)}")
     return Outcome(DAT if fv.value is True else KHONG_DAT, f"{ctx.label(fid)}: {_show(ctx, fid, fv.value)}",
                    (fv.evidence,))
 
@@ -156,7 +161,7 @@ def rating(ctx: Context, crit) -> Outcome:
     fid = crit.fields[0]
     fv = ctx.fv(fid)
     if fv is None:
-        return Outcome(THIEU_DU_LIEU, f"Chưa có {ctx.label(fid)}")
+        return ctx.missing(THIEU_DU_LIEU, f"Chưa có {ctx.label(fid)}")
     ok = fv.value in crit.accept
     return Outcome(DAT if ok else KHONG_DAT, f"{ctx.label(fid)}: «{_show(ctx, fid, fv.value)}»", (fv.evidence,))
 

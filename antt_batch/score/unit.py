@@ -8,8 +8,10 @@ sent nothing this year, and the citation on every failure. It then folds the lea
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..errors import Location, Problem, problem
 from ..model import (CHUA_DAT, CHUA_DEN_HAN, DANG_DAT, DAT, KHONG_AP_DUNG, KHONG_DAT, NGOAI_PHAM_VI, THIEU_DU_LIEU,
-                     CriterionResult, Incident)
+                     CriterionResult, FieldValue, Incident, Unit)
 from ..text import vn_date
 from .rules import RULES, Context, Outcome, _show, percent
 
@@ -18,10 +20,30 @@ _GROUP_ORDER = (KHONG_DAT, THIEU_DU_LIEU, CHUA_DEN_HAN, DAT)
 
 
 @dataclass(frozen=True)
+class Review:
+    """An N/A switch the Circular does not provide for (condition `warn`): to be checked by the operator."""
+
+    field: str
+    value: FieldValue
+    said: str
+
+
+@dataclass(frozen=True)
 class Judged:
     result: CriterionResult
     hits: tuple[Incident, ...] = ()
-    warning: str = ""
+    review: Review | None = None
+
+
+# Scoring warnings are Problems so the report lists them with the file problems (`Lỗi dữ liệu`).
+def review_problem(unit: Unit, review: Review, criteria: list[str]) -> Problem:
+    ev = review.value.evidence
+    return problem("na-review", Location(ev.file, ev.sheet, ev.cell, review.field), value=unit.code,
+                   detail=review.said, expected=", ".join(criteria))
+
+
+def scope_problem(unit: Unit, reason: str) -> Problem:
+    return problem("scope-unknown", value=unit.code, detail=reason)
 
 
 def _not_applicable(ctx: Context, crit) -> Judged | None:
@@ -35,9 +57,8 @@ def _not_applicable(ctx: Context, crit) -> Judged | None:
         if fv is None or cond.holds(fv.value) == applies:
             continue
         said = f"{ctx.label(cond.field)}: {_show(ctx, cond.field, fv.value)}"
-        warning = (f"{crit.id}: {said} nên tiêu chí được tính là không áp dụng, nhưng Thông tư không quy định "
-                   "«nếu có» ở đây — đề nghị kiểm tra lại") if cond.warn else ""
-        return Judged(CriterionResult(crit.id, KHONG_AP_DUNG, said + carve_out, (fv.evidence,)), warning=warning)
+        return Judged(CriterionResult(crit.id, KHONG_AP_DUNG, said + carve_out, (fv.evidence,)),
+                      review=Review(cond.field, fv, said) if cond.warn else None)
     return None
 
 

@@ -23,6 +23,8 @@ def _blank(value) -> bool:
 class Values:
     """Field ID -> FieldValue for one unit and one year; `has_snapshot` says whether the unit reported at all."""
 
+    latest: Evidence | None
+
     def __init__(self, catalog, unit: Unit, snapshots: list[Snapshot], win: Window):
         ordered = sorted(snapshots, key=lambda s: (s.period, s.received))
         own_months = set(win.months)
@@ -32,6 +34,9 @@ class Values:
         year_end = [s for s in ordered
                     if (s.period in own_months and s.period not in handed_over) or s.period in closing]
         self.has_snapshot = bool(year)
+        # Where a missing value should have been: the year's latest report (file and sheet, no cell to point at).
+        shown = next(iter(year[-1].fields.values()), None) if year else None
+        self.latest = Evidence(shown.evidence.file, shown.evidence.sheet, "", year[-1].period) if shown else None
         self._values: dict[str, FieldValue] = {}
         for field_id, value in unit.subtype.items():
             if not _blank(value):

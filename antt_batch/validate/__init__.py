@@ -126,7 +126,7 @@ def check_fields(raw, report: FileReport, catalog, workspace) -> None:
             bounds = f"từ {fdef.min if fdef.min is not None else '…'} đến {fdef.max if fdef.max is not None else '…'}"
             report.problems.append(problem("range-error", loc, label=fdef.label_for(report.unit_type), value=parsed, expected=bounds))
             continue
-        if fdef.type == "date" and parsed > month_end(report.period):
+        if fdef.khoan1 and parsed > month_end(report.period):   # a document dated after its report month
             report.problems.append(problem("date-out-of-period", loc, label=fdef.label_for(report.unit_type), value=vn_date(parsed),
                                            detail=f"sau tháng báo cáo {report.period[5:]}/{report.period[:4]}"))
             continue
