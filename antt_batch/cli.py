@@ -223,7 +223,11 @@ def rollup(inputs, code, name, out):
     from antt_batch.rollup import rollup as do_rollup
     result = do_rollup(list(inputs), code, name, out, load_catalog())
     _show(result.problems)
+    if result.path is None:
+        click.echo("Không có tệp nào dùng được để tổng hợp.", err=True)
+        sys.exit(1)
     click.echo(f"Đã ghi báo cáo tổng hợp: {result.path}")
+    sys.exit(3 if result.locked else 0)
 
 
 @cli.command()
@@ -234,7 +238,8 @@ def feedback(ctx, period):
     """Tạo tệp trả lại cho từng đơn vị: ô lỗi được tô màu, có chú thích tiếng Việt."""
     from antt_batch.feedback import write_feedback
     paths = write_feedback(_workspace(ctx), period)
-    click.echo(f"Đã tạo {len(paths)} tệp trả lại.")
+    copies = [p for p in paths if p.suffix == ".xlsx"]
+    click.echo(f"Đã tạo {len(copies)} tệp trả lại trong {paths[0].parent if paths else '(không có)'}.")
 
 
 @cli.command()

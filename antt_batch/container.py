@@ -288,50 +288,44 @@ def _member(data: bytes, info: zipfile.ZipInfo, budget: int, keep: int) -> tuple
     raw = memoryview(data)[start:start + info.compress_size]
     if len(raw) < info.compress_size:
         raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
-    inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-    if inflater is not None and len(raw) <= 65536:           # the usual member: one bounded call
+    if info.compress_type == zipfile.ZIP_STORED or len(raw) <= 65536:   # the usual member: one bounded call
         allowed = min(budget, max(limits.RATIO_MIN_BYTES, limits.MAX_MEMBER_RATIO * len(raw)))
-        try:
-            whole = inflater.decompress(raw, allowed + 1)
-        except zlib.error:
-            raise _Reject("not-a-workbook", "tệp nén bị hỏng") from None
+        whole = raw.tobytes() if info.compress_type == zipfile.ZIP_STORED else _inflate(raw, allowed + 1, True)
         if len(whole) > allowed:
-            raise _Reject("zip-bomb", f"giải nén vượt {_mib(limits.MAX_TOTAL_UNCOMPRESSED)}" if allowed == budget
+            raise _Reject("zip-bomb", f"giải nén vượt {_mib(limits.MAX_TOTAL_UNCOMPRESSED)}" if len(whole) > budget
                           else f"tỉ lệ nén thực tế trên {limits.MAX_MEMBER_RATIO}:1")
-        if not inflater.eof:
-            raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
         _check_declared(info, len(whole), zlib.crc32(whole))
         return (whole if keep < 0 else whole[:keep]), len(whole)
-    out = bytearray()
-    size = crc = pos = 0
-    while True:
-        if inflater is None:                               # stored member
-            piece, pos = raw[pos:pos + (1 << 20)].tobytes(), pos + (1 << 20)
-            done = pos >= len(raw)
-        else:
-            feed = inflater.unconsumed_tail
-            if not feed and pos < len(raw):
-                feed, pos = raw[pos:pos + 65536], pos + 65536
-            try:
-                piece = inflater.decompress(feed, 1 << 20)
-            except zlib.error:
-                raise _Reject("not-a-workbook", "tệp nén bị hỏng") from None
-            if not piece and not feed and not inflater.eof:
-                raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
-            done = inflater.eof
+    inflater, out, size, crc, pos = zlib.decompressobj(-15), bytearray(), 0, 0, 0
+    while not inflater.eof:                                # a large stream: 1 MiB at a time, checked as it goes
+        feed = inflater.unconsumed_tail
+        if not feed and pos < len(raw):
+            feed, pos = raw[pos:pos + 65536], pos + 65536
+        piece = _inflate(feed, 1 << 20, False, inflater)
+        if not piece and not feed:
+            raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
         size += len(piece)
         if size > budget:
             raise _Reject("zip-bomb", f"giải nén vượt {_mib(limits.MAX_TOTAL_UNCOMPRESSED)}")
-        consumed = pos - len(inflater.unconsumed_tail) if inflater else pos
-        if size > limits.RATIO_MIN_BYTES and size > limits.MAX_MEMBER_RATIO * max(consumed, 1):
+        if size > limits.RATIO_MIN_BYTES and size > limits.MAX_MEMBER_RATIO * (pos - len(inflater.unconsumed_tail)):
             raise _Reject("zip-bomb", f"tỉ lệ nén thực tế trên {limits.MAX_MEMBER_RATIO}:1")
         crc = zlib.crc32(piece, crc)
         if keep < 0 or len(out) < keep:
             out += piece if keep < 0 else piece[:keep - len(out)]
-        if done:
-            break
     _check_declared(info, size, crc)
     return bytes(out), size
+
+
+def _inflate(feed, limit: int, whole: bool, inflater=None) -> bytes:
+    """Raw deflate, at most `limit` bytes; `whole`: the stream must end within them unless the limit is hit."""
+    inflater = inflater or zlib.decompressobj(-15)
+    try:
+        piece = inflater.decompress(feed, limit)
+    except zlib.error:
+        raise _Reject("not-a-workbook", "tệp nén bị hỏng") from None
+    if whole and not inflater.eof and len(piece) < limit:
+        raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
+    return piece
 
 
 def _check_declared(info: zipfile.ZipInfo, size: int, crc: int) -> None:

@@ -134,6 +134,13 @@ def _read(data: bytes, file: str, checked) -> ReadResult:
     from python_calamine import CalamineWorkbook
 
     book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        return _read_book(book, file, checked)
+    finally:
+        book.close()
+
+
+def _read_book(book, file: str, checked) -> ReadResult:
     sheet_names = tuple(book.sheet_names)
     names = {k: v for k, v in defined_names(checked.root).items() if v.sheet in sheet_names}
     raw = RawWorkbook(names=names, sheet_names=sheet_names)

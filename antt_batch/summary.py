@@ -28,7 +28,7 @@ def summary(ws, run) -> str:
         lines.append("Chưa nhận báo cáo tháng này: " + ", ".join(waiting))
     rejected = [o for o in ing.outcomes if o.decision == "rejected"]
     for o in rejected:
-        first = next((p for p in o.problems if p.is_error), None)
+        first = next((p for p in o.problems if p.is_error), o.problems[0] if o.problems else None)
         lines.append(f"  ✗ {o.display}: {first.message if first else ''}")
     if rep.locked:
         lines.append(f"Tệp báo cáo cũ đang mở trong chương trình khác; báo cáo mới ghi thành: {rep.path}")

@@ -207,7 +207,7 @@ def parse_config(text: str, root: Path) -> Workspace:
         root=root, commune=commune, units=units, forward_to=forward_to,
         forward_to_email=chk.text(commune_raw, "forward_to_email", "commune", required=False),
         committee_name=chk.text(commune_raw, "committee_name", "commune", required=False) or "Ban Chỉ đạo 138",
-        deadline_day=deadline, output_dir=root / str(raw.get("output_dir", "output")),
+        deadline_day=deadline, output_dir=(root / str(raw.get("output_dir", "output"))).resolve(),
         redact_descriptions=bool(raw.get("redact_descriptions", False)),
         recognition=_recognition(chk, raw.get("recognition")),
         extra_criteria=list(raw.get("extra_criteria", [])), options=dict(raw.get("options", {})),

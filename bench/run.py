@@ -82,19 +82,27 @@ def _hash_files(paths) -> str:
 
 def template_key() -> str:
     """What the synthetic unit files depend on: the template writer, the layout and the catalog."""
-    return _hash_files([PKG / "templates.py", PKG / "layout.py", PKG / "text.py",
-                        *(PKG / "catalog").glob("*.toml"), Path(__file__)])
+    return _hash_files([PKG / "templates.py", PKG / "layout.py", PKG / "text.py", *(PKG / "catalog").glob("*.toml")])
 
 
 def package_key() -> str:
     """Everything in the package (for states produced by the real tool: replayed histories, output workbooks)."""
-    return _hash_files([*PKG.rglob("*.py"), *PKG.rglob("*.toml"), Path(__file__)])
+    return _hash_files([*PKG.rglob("*.py"), *PKG.rglob("*.toml")])
 
 
 def contract_key() -> str:
     """What commune output workbooks depend on as roll-up inputs: the data/manifest contract and the catalog."""
     return _hash_files([PKG / "__init__.py", PKG / "report" / "data.py", PKG / "rollup.py",
-                        *(PKG / "catalog").glob("*.toml"), Path(__file__)])
+                        *(PKG / "catalog").glob("*.toml")])
+
+
+def prune_cache() -> None:
+    """Drop cached inputs whose key no longer matches the code they were built with."""
+    keys = {template_key(), package_key(), contract_key()}
+    for path in CACHE.glob("*-*"):
+        key = path.name.rsplit("-", 1)[-1]
+        if path.is_dir() and re.fullmatch(r"[0-9a-f]{12}", key) and key not in keys:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 # ------------------------------------------------------------------------------------------------ zip cloning
@@ -433,7 +441,7 @@ def commune_state() -> tuple[Path, str, str, int]:
     if src is None:
         src = synthetic_commune()
     months, busiest = commune_months(src)
-    state = CACHE / f"commune-replayed-{package_key()}-{hashlib.sha256(str(src).encode()).hexdigest()[:6]}"
+    state = CACHE / f"commune-replayed-{hashlib.sha256(str(src).encode()).hexdigest()[:6]}-{package_key()}"
     n_files = sum(1 for p in (src / "inbox" / busiest).rglob("*") if p.is_file())
     if _ready(state):
         return state, busiest, label, n_files
@@ -1014,6 +1022,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     raw_args = argv if argv is not None else sys.argv[1:]
     QUIET["max_wait"] = args.max_wait
+    CACHE.mkdir(parents=True, exist_ok=True)
+    prune_cache()
     if args.rebuild:
         shutil.rmtree(CACHE, ignore_errors=True)
     CACHE.mkdir(parents=True, exist_ok=True)

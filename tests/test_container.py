@@ -149,6 +149,16 @@ def odd_far_cell(cell: bytes) -> bytes:
     return rewrite(small_xlsx(), {"xl/worksheets/sheet1.xml": sheet})
 
 
+def zip64_xlsx() -> bytes:
+    """Every member written with zip64 extra fields, as some writers do for large files."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(small_xlsx())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            with dst.open(info.filename, "w", force_zip64=True) as member:
+                member.write(src.read(info))
+    return out.getvalue()
+
+
 def wide_but_small() -> bytes:
     """References with two column letters take the gate's slow path; 28 x 10 cells are fine."""
     buf = io.BytesIO()
@@ -194,6 +204,8 @@ HOSTILE = [
     ("renamed-csv", lambda: "ngay,loai\n05/03/2025,TOI_PHAM\n".encode(), "XOM01.xlsx", "not-a-workbook"),
     ("truncated-zip", lambda: small_xlsx()[:3000], "XOM01.xlsx", "not-a-workbook"),
     ("corrupt-member", corrupt_member, "XOM01.xlsx", "not-a-workbook"),
+    ("cut-member", lambda: raw_zip([(n, d[:-8] if n == "xl/sharedStrings.xml" else d, c, s)
+                                    for n, d, c, s in honest_members(small_xlsx())]), "XOM01.xlsx", "not-a-workbook"),
     ("xls", lambda: cfb(["Workbook", "\x05SummaryInformation"]), "XOM01.xls", "legacy-format"),
     ("xls-renamed", lambda: cfb(["Book"]), "XOM01.xlsx", "legacy-format"),
     ("encrypted", lambda: cfb(["EncryptionInfo", "EncryptedPackage", "\x06DataSpaces"]), "XOM01.xlsx",
@@ -269,7 +281,7 @@ def test_bomb_builders_make_what_they_claim():
     assert zlib.decompressobj(-15).decompress(zeros_stream(4), 3 << 20) == bytes(3 << 20)
 
 
-@pytest.mark.parametrize("maker", [small_xlsx, wide_but_small, lambda: with_workbook_xml(lambda x: x.replace(
+@pytest.mark.parametrize("maker", [small_xlsx, wide_but_small, zip64_xlsx, lambda: with_workbook_xml(lambda x: x.replace(
     b"</definedNames>", b"<definedName name=\"ghi_chu\">&apos;B&#225;o c&#225;o&apos;!$B$4</definedName>"
                         b"</definedNames>"))])
 def test_honest_files_pass(maker):
@@ -290,7 +302,8 @@ def test_honest_compression_ratios_pass():
 
 
 @pytest.mark.parametrize("display", ["../../etc/passwd.xlsx", "C:\\Windows\\x.xlsx", "/abs/path/x.xlsx",
-                                     "Xo\u0301m 1\u0303.xlsx", "bad\udcff\udcfebytes.xlsx", "a\x00b\n.xlsx"])
+                                     "Xo\u0301m 1\u0303.xlsx", "bad\udcff\udcfebytes.xlsx", "a\x00b\n.xlsx",
+                                     b"\xff\xfe-X\xc3\xb3m.xlsx"])
 def test_display_name_is_only_shown(display, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     problems = check_container(b"", display)
