@@ -151,12 +151,14 @@ def write_report(ws: Workspace, period: str | None = None, year: int | None = No
         result = score(catalog, assemble.scoring_input(ws, history, up_to), period=period, year=year)
         months = assemble.report_months(label)
         incidents = history.incidents(up_to)
-        problems = [*ws.warnings, *ws.period_warnings(period or f"{year}-11"), *history.problems(label)]
+        progress = assemble.progress(ws, history, months, today)
+        problems = [*ws.warnings, *ws.period_warnings(period or f"{year}-11"), *history.problems(label),
+                    *(assemble.incomplete_year(ws, catalog, progress, year) if year else [])]
         inp = ReportInput(
             commune_code=ws.commune.code, commune_name=ws.commune.name, forward_to=ws.forward_to, period=label,
             as_of=result.commune.as_of if year else month_end(period), today=today,
             generated_at=datetime.now(VN_TZ).replace(microsecond=0), tool_version=__version__,
-            catalog_version=catalog.version, score=result, progress=assemble.progress(ws, history, months, today),
+            catalog_version=catalog.version, score=result, progress=progress,
             months=months, incidents=[i for i in incidents if i.ngay >= date(int(months[0][:4]), 11, 1)],
             problems=problems, ledger=history.ledger(label), input_sha256=history.input_sha256(up_to),
             trend=assemble.trend(incidents, months), extra_criteria=[c["id"] for c in ws.extra_criteria],

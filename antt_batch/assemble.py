@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from antt_batch.errors import Location, Problem, problem
 from antt_batch.model import ProgressCell, ScoringInput
 from antt_batch.score.periods import month_end, next_month
 
@@ -73,3 +74,15 @@ def trend(incidents, months: list[str]) -> list[tuple[str, int, int | None]]:
         rows.append((f"{month[5:]}/{month[:4]}", len(per_month.get(month, ())),
                      len(per_month.get(previous, ())) if have_previous else None))
     return rows
+
+
+def incomplete_year(ws, catalog, cells: list[ProgressCell], year: int) -> list[Problem]:
+    """`incomplete-year`: months of a unit's own evaluation year Y with no accepted file (spec §6, `report --year`)."""
+    missing: dict[str, list[str]] = {}
+    for cell in cells:
+        unit = ws.find(cell.unit_code)
+        if cell.received is None and unit.in_scope is not False and \
+                catalog.unit_types[unit.type].year_of(month_end(cell.month)) == year:
+            missing.setdefault(unit.code, []).append(f"{cell.month[5:]}/{cell.month[:4]}")
+    return [problem("incomplete-year", Location(field=code), value=f"{code} – {ws.find(code).name}",
+                    detail=", ".join(months)) for code, months in missing.items()]

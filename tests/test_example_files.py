@@ -7,7 +7,7 @@ may differ between zlib versions while the content is the same.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import sys
 import zipfile
 from datetime import date, datetime
@@ -27,12 +27,10 @@ STALE = "examples/phu-dinh/inbox is stale: run `python examples/build_example.py
 
 
 def load_build():
-    if "build_example" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("build_example", EXAMPLES / "build_example.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["build_example"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["build_example"]
+    """examples/build_example.py as a module importable by name (its worker processes import it too)."""
+    if str(EXAMPLES) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES))
+    return importlib.import_module("build_example")
 
 
 @pytest.fixture(scope="module")

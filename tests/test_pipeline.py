@@ -196,3 +196,44 @@ def test_kill_mid_transaction_leaves_previous_state(workspace, make_file, tmp_pa
     assert conn.execute("SELECT count(*) FROM ledger").fetchone() == (1,)
     conn.close()
     assert [row[1] for row in ledger(workspace)] == ["accepted"]
+
+
+def test_older_template_version_is_migrated_with_a_warning(workspace, make_file):
+    make_file("XOM01", "2025-03", {"antt_template_version": "0"})
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    assert outcome.decision == "accepted"
+    assert [(p.code, p.severity) for p in outcome.problems] == [("template-version", "warning")]
+
+
+def test_template_of_another_unit_type(workspace, make_file):
+    make_file("XOM01", "2025-03", {"antt_unit_type": "CQDN"})
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    assert [p.code for p in outcome.problems] == ["unit-type-mismatch"]
+    assert "KDC" in outcome.problems[0].message
+
+
+def test_rows_typed_below_the_register_are_read_and_flagged(workspace, make_file):
+    rows = [(None,) * 9] * 205 + [(datetime(2025, 3, 9), "TE_NAN_XA_HOI", None, None, None, None, None, None, "x")]
+    make_file("XOM01", "2025-03", incidents=rows)
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    assert outcome.decision == "accepted"
+    assert [(p.code, p.location.row) for p in outcome.problems] == [("incident-outside-register", 210)]
+    with History(workspace.db_path) as h:
+        assert [i.loai for i in h.incidents("2025-03")] == ["TE_NAN_XA_HOI"]
+
+
+def test_an_input_path_that_cannot_be_read(workspace, tmp_path):
+    from antt_batch.intake import collect
+    incomings, problems = collect([tmp_path / "da-xoa.xlsx"])
+    assert incomings == [] and [p.code for p in problems] == ["unreadable-file"]
+
+
+def test_annual_report_warns_about_missing_months(workspace, make_file):
+    from datetime import date
+    make_file("XOM01", "2025-03")
+    api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    outcome = api.write_report(workspace, year=2025, today=date(2025, 12, 10))
+    import openpyxl
+    rows = list(openpyxl.load_workbook(outcome.path, read_only=True)["Lỗi dữ liệu"].iter_rows(values_only=True))
+    incomplete = [r for r in rows if r[0] == "incomplete-year"]
+    assert any("XOM01" in r[7] and "02/2025" in r[7] and "03/2025" not in r[7] for r in incomplete)
