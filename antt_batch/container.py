@@ -70,21 +70,19 @@ def size_problem(data: bytes, display: str) -> Problem | None:
 
 
 def gate(data: bytes, display: str) -> Gate:
-    result = Gate()
+    """Every check, in order of cost; the first refusal ends it (a refused file gets exactly one problem)."""
+    too_big = size_problem(data, display)
+    if too_big is not None:
+        return Gate([too_big])
+    name, result = safe_display_name(display), Gate()
     try:
-        too_big = size_problem(data, display)
-        if too_big:
-            result.problems.append(too_big)
-        else:
-            _classify(data, _extension(safe_display_name(display)), result)
+        _classify(data, _extension(name), result)
+        return result
     except _Reject as exc:
-        result.problems.append(problem(exc.code, Location(file=safe_display_name(display)), detail=exc.detail))
-        result.root = None
+        code, detail = exc.code, exc.detail
     except Exception as exc:                               # malformed beyond what the checks foresee: refuse it
-        detail = f"cấu trúc tệp bất thường ({type(exc).__name__})"
-        result.problems.append(problem("not-a-workbook", Location(file=safe_display_name(display)), detail=detail))
-        result.root = None
-    return result
+        code, detail = "not-a-workbook", f"cấu trúc tệp bất thường ({type(exc).__name__})"
+    return Gate([problem(code, Location(file=name), detail=detail)])
 
 
 def _extension(name: str) -> str:
@@ -106,7 +104,8 @@ def _classify(data: bytes, ext: str, result: Gate) -> None:
     if ext in MACRO_EXTS:
         raise _Reject("macro-file")
     if not data:
-        raise _Reject("not-a-workbook", "tệp rỗng, 0 byte") if excel_name else _Reject("unsupported-format", _label(ext))
+        raise (_Reject("not-a-workbook", "tệp rỗng, 0 byte") if excel_name
+               else _Reject("unsupported-format", _label(ext)))
     if data.startswith(OLE_MAGIC):
         _classify_ole(data, ext)
     if not data.startswith(ZIP_MAGICS):
@@ -157,21 +156,13 @@ def _sniff_other(data: bytes) -> str:
 
 def _zip_kind(data: bytes, infos, names: set[str]) -> str:
     """A label for zips that are some other document format; '' for a would-be spreadsheet."""
-    if "mimetype" in names:
-        info = next(i for i in infos if i.filename == "mimetype")
-        if info.compress_type == zipfile.ZIP_STORED and info.file_size < 200:
-            mime = _member(data, info, 200, keep=200)[0].decode("ascii", "replace")
-            if mime.startswith("application/vnd.oasis.opendocument"):
-                kind = mime.rsplit(".", 1)[-1]
-                return {"spreadsheet": "OpenDocument (.ods)", "text": "OpenDocument (.odt)"}.get(kind, "OpenDocument")
-    prefixes = {n.split("/", 1)[0] for n in names}
-    if "word" in prefixes:
-        return "Word (.docx)"
-    if "ppt" in prefixes:
-        return "PowerPoint (.pptx)"
-    if "xl/workbook.bin" in names:
-        return "Excel nhị phân (.xlsb)"
-    return ""
+    info = next((i for i in infos if i.filename == "mimetype" and i.file_size < 200), None)
+    mime = _member(data, info, 200, keep=200)[0] if info else b""
+    if mime.startswith(b"application/vnd.oasis.opendocument"):
+        return "OpenDocument (.ods)" if mime.endswith(b"spreadsheet") else "OpenDocument"
+    tops = {n.split("/", 1)[0] for n in names}
+    return ("Word (.docx)" if "word" in tops else "PowerPoint (.pptx)" if "ppt" in tops
+            else "Excel nhị phân (.xlsb)" if "xl/workbook.bin" in names else "")
 
 
 def _classify_ole(data: bytes, ext: str) -> None:
@@ -238,7 +229,8 @@ def _check_zip(data: bytes, infos, result: Gate) -> None:
     """Declared sizes, then the real ones: every member is inflated with a bounded streaming decompressor."""
     declared = sum(i.file_size for i in infos)
     if declared > limits.MAX_TOTAL_UNCOMPRESSED:
-        raise _Reject("zip-bomb", f"khai báo {_mib(declared)} khi giải nén, tối đa {_mib(limits.MAX_TOTAL_UNCOMPRESSED)}")
+        raise _Reject("zip-bomb",
+                      f"khai báo {_mib(declared)} khi giải nén, tối đa {_mib(limits.MAX_TOTAL_UNCOMPRESSED)}")
     for i in infos:
         if i.file_size > limits.RATIO_MIN_BYTES and i.file_size > limits.MAX_MEMBER_RATIO * max(i.compress_size, 1):
             raise _Reject("zip-bomb", f"tỉ lệ nén {i.file_size // max(i.compress_size, 1)}:1")
@@ -263,7 +255,8 @@ def _check_zip(data: bytes, infos, result: Gate) -> None:
     names = result.root.find("{*}definedNames")
     count = 0 if names is None else len(names)
     if count > limits.MAX_DEFINED_NAMES:
-        raise _Reject("too-large", f"{fmt_int(count)} tên được đặt (defined names), tối đa {fmt_int(limits.MAX_DEFINED_NAMES)}")
+        raise _Reject("too-large",
+                      f"{fmt_int(count)} tên được đặt (defined names), tối đa {fmt_int(limits.MAX_DEFINED_NAMES)}")
     result.sheet_parts = _sheet_parts(result.root, kept.get(WORKBOOK_RELS))
     by_name = {i.filename: i for i in infos}
     labels = {part: part for part in kept if part.startswith("xl/worksheets/") and part.endswith(".xml")}

@@ -94,7 +94,7 @@ def describe_exception(exc: BaseException) -> str:
 def defined_names(root) -> dict[str, NameRef]:
     """Workbook-level names (no localSheetId) that point at one cell or one rectangular range of one sheet."""
     names: dict[str, NameRef] = {}
-    container = next((child for child in root if child.tag.endswith("definedNames")), None) if root is not None else None
+    container = next((child for child in root if child.tag.endswith("definedNames")), None) if root else None
     for item in () if container is None else container:
         key = item.get("name") or ""
         if item.get("localSheetId") is not None or key.startswith("_xlnm.") or key in names:
@@ -197,7 +197,8 @@ def _load(book, sheet: str, file: str, problems: list[Problem], text_bound: int)
     area = loaded.height * loaded.width
     if area > limits.MAX_SHEET_CELLS:
         problems.append(problem("too-large", Location(file=file, sheet=sheet),
-                                detail=f"trang «{sheet}» có {fmt_int(area)} ô, tối đa {fmt_int(limits.MAX_SHEET_CELLS)}"))
+                                detail=f"trang «{sheet}» có {fmt_int(area)} ô, "
+                                       f"tối đa {fmt_int(limits.MAX_SHEET_CELLS)}"))
         return None
     rows = loaded.to_python(skip_empty_area=True)
     top, left = start[0] + 1, start[1] + 1

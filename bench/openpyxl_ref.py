@@ -11,13 +11,36 @@ Not a test: pytest never collects this file (its name does not match test_*.py).
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 import time
 import warnings
 
 
+def attachments(path: str):
+    """The .xlsx attachments of an .eml or .mbox (a straightforward script has to open mail too)."""
+    import email
+    import mailbox
+    from email import policy
+    if path.endswith(".mbox"):
+        messages = [email.message_from_bytes(m.as_bytes(), policy=policy.default) for m in mailbox.mbox(path)]
+    else:
+        with open(path, "rb") as fh:
+            messages = [email.message_from_binary_file(fh, policy=policy.default)]
+    for message in messages:
+        for part in message.iter_attachments():
+            if (part.get_filename() or "").lower().endswith(".xlsx"):
+                yield io.BytesIO(part.get_payload(decode=True))
+
+
 def read_unit(path: str) -> int:
+    if path.endswith((".eml", ".mbox")):
+        return sum(read_unit_book(source) for source in attachments(path))
+    return read_unit_book(path)
+
+
+def read_unit_book(path) -> int:
     import openpyxl
     wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
     cells = 0

@@ -441,7 +441,10 @@ def commune_state() -> tuple[Path, str, str, int]:
     if src is None:
         src = synthetic_commune()
     months, busiest = commune_months(src)
-    state = CACHE / f"commune-replayed-{hashlib.sha256(str(src).encode()).hexdigest()[:6]}-{package_key()}"
+    listing = sorted(f"{p.relative_to(src)}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+                     for p in (src / "inbox").rglob("*") if p.is_file())
+    tag = hashlib.sha256("\n".join([str(src), (src / "antt.toml").read_text(encoding="utf-8"), *listing]).encode())
+    state = CACHE / f"commune-replayed-{tag.hexdigest()[:6]}-{package_key()}"
     n_files = sum(1 for p in (src / "inbox" / busiest).rglob("*") if p.is_file())
     if _ready(state):
         return state, busiest, label, n_files

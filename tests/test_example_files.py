@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 import zipfile
-from datetime import date, datetime
+from datetime import datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path

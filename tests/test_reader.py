@@ -12,7 +12,7 @@ from datetime import date, datetime
 import pytest
 import xlsxwriter
 
-from antt_batch import limits
+from antt_batch import limits, worker
 from antt_batch.reader import NameRef, parse_reference, read_workbook
 from antt_batch.worker import CRASH_ENV, read_many
 
@@ -197,6 +197,7 @@ def test_crash_isolation_with_another_thread_running(monkeypatch):
     helper = threading.Thread(target=stop.wait, daemon=True)
     helper.start()
     try:
+        assert worker._context().get_start_method() != "fork"
         results = read_many([(template(unit="XOM01"), "a.xlsx"), (template(), "b_CRASH-ME.xlsx"),
                              (template(unit="XOM03"), "c.xlsx")])
     finally:
@@ -267,8 +268,9 @@ def test_file_resaved_by_libreoffice(tmp_path):
     source = tmp_path / "in" / "XOM01_2025-03.xlsx"
     source.parent.mkdir()
     source.write_bytes(template(INCIDENTS))
-    subprocess.run(["soffice", "--headless", "--convert-to", "xlsx", "--outdir", str(tmp_path / "out"), str(source)],
-                   check=True, capture_output=True, timeout=180)
+    profile = f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}"   # no clash with another soffice
+    subprocess.run(["soffice", profile, "--headless", "--convert-to", "xlsx", "--outdir", str(tmp_path / "out"),
+                    str(source)], check=True, capture_output=True, timeout=180)
     result = read_workbook((tmp_path / "out" / source.name).read_bytes(), source.name)
     assert [p for p in result.problems if p.is_error] == []
     assert result.workbook.values["antt_unit_code"] == "XOM01"
