@@ -74,6 +74,23 @@ def guarded(func):
     return wrapper
 
 
+class _Progress:
+    """A one-line counter on a terminal for long runs (hundreds of files); silent when output is redirected."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shown = click.get_text_stream("stderr").isatty()
+
+    def __call__(self, n: int) -> None:
+        self.count += n
+        if self.shown and self.count % 25 == 0:
+            click.echo(f"\rĐã kiểm tra {self.count} tệp…", nl=False, err=True)
+
+    def done(self) -> None:
+        if self.shown and self.count >= 25:
+            click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+
+
 def _workspace(ctx):
     from antt_batch import api
     return api.open_workspace(ctx.obj["workspace"])
@@ -176,7 +193,10 @@ def run(ctx, period, inbox, today, no_templates):
     from antt_batch import api
     from antt_batch.summary import summary
     ws = _workspace(ctx)
-    result = api.run_month(ws, period, inbox, today, next_templates=not no_templates, drafts=not no_templates)
+    progress = _Progress()
+    result = api.run_month(ws, period, inbox, today, next_templates=not no_templates, drafts=not no_templates,
+                           progress=progress)
+    progress.done()
     click.echo(summary(ws, result))
     sys.exit(result.exit_code)
 

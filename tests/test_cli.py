@@ -96,3 +96,29 @@ def test_backup_holds_database_and_store(workspace, make_file, tmp_path):
     assert result.exit_code == 0
     names = zipfile.ZipFile(tmp_path / "b.zip").namelist()
     assert "antt.sqlite" in names and "antt.toml" in names and any(n.startswith("store/") for n in names)
+
+
+def test_kill_during_report_write_keeps_last_workbook(workspace, make_file):
+    """SIGKILL at several moments of `report`: the target is always a complete workbook, never a half file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import zipfile
+    make_file("XOM01", "2025-03")
+    assert invoke("-w", workspace.root, "run", "--period", "2025-03", "--today", "2025-04-10",
+                  "--no-templates").exit_code == 0
+    target = workspace.root / "output" / "2025-03" / "BaoCao_ANTT_PHUDINH_2025-03.xlsx"
+    for delay in (0.3, 0.6, 0.9):
+        child = subprocess.Popen([sys.executable, "-m", "antt_batch", "-w", str(workspace.root), "report",
+                                  "--period", "2025-03", "--today", "2025-04-10"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        with zipfile.ZipFile(target) as zf:
+            assert zf.testzip() is None and "xl/workbook.xml" in zf.namelist()
+        assert openpyxl.load_workbook(target, read_only=True).sheetnames[-1] == "manifest"
+    leftovers = [p.name for p in target.parent.iterdir() if p.name != target.name and p.is_file()]
+    assert not [n for n in leftovers if n.endswith(".xlsx")]
