@@ -51,6 +51,8 @@ def write_workbook(path: Path, build, *, created: datetime, title: str) -> Write
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.stem}.*.tmp.xlsx"):   # left by a killed run (SIGKILL, power loss)
+        stale.unlink(missing_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.xlsx", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
