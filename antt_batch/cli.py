@@ -79,7 +79,7 @@ class _Progress:
 
     def __init__(self) -> None:
         self.count = 0
-        self.shown = click.get_text_stream("stderr").isatty()
+        self.shown = sys.stderr.isatty()
 
     def __call__(self, n: int) -> None:
         self.count += n

@@ -282,11 +282,13 @@ def _member(data: bytes, info: zipfile.ZipInfo, budget: int, keep: int) -> tuple
     if len(raw) < info.compress_size:
         raise _Reject("not-a-workbook", "tệp nén không đầy đủ")
     if info.compress_type == zipfile.ZIP_STORED or len(raw) <= 65536:   # the usual member: one bounded call
-        allowed = min(budget, max(limits.RATIO_MIN_BYTES, limits.MAX_MEMBER_RATIO * len(raw)))
-        whole = raw.tobytes() if info.compress_type == zipfile.ZIP_STORED else _inflate(raw, allowed + 1, True)
-        if len(whole) > allowed:
-            raise _Reject("zip-bomb", f"giải nén vượt {_mib(limits.MAX_TOTAL_UNCOMPRESSED)}" if len(whole) > budget
-                          else f"tỉ lệ nén thực tế trên {limits.MAX_MEMBER_RATIO}:1")
+        ratio_cap = max(limits.RATIO_MIN_BYTES, limits.MAX_MEMBER_RATIO * len(raw))
+        cap = min(info.file_size, budget, ratio_cap)          # never more than declared, nor than the limits
+        whole = raw.tobytes() if info.compress_type == zipfile.ZIP_STORED else _inflate(raw, cap + 1, True)
+        if len(whole) > cap:
+            raise _Reject("zip-bomb", "kích thước giải nén thực tế lớn hơn kích thước khai báo"
+                          if cap == info.file_size else f"giải nén vượt {_mib(limits.MAX_TOTAL_UNCOMPRESSED)}"
+                          if cap == budget else f"tỉ lệ nén thực tế trên {limits.MAX_MEMBER_RATIO}:1")
         _check_declared(info, len(whole), zlib.crc32(whole))
         return (whole if keep < 0 else whole[:keep]), len(whole)
     inflater, out, size, crc, pos = zlib.decompressobj(-15), bytearray(), 0, 0, 0
