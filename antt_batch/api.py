@@ -55,7 +55,9 @@ def _prefill(ws, history, catalog, unit, period: str) -> dict:
     for snap in history.snapshots(period).get(unit.code, []):
         if snap.period < period and year_of(month_end(snap.period)) == year:
             values.update({f: v.value for f, v in snap.fields.items()})
-    return {f: v for f, v in values.items() if f in catalog.fields and catalog.fields[f].carry}
+    # Year-end results stay with the year they were issued for (spec §5): never carried into a template.
+    return {f: v for f, v in values.items()
+            if f in catalog.fields and catalog.fields[f].carry and not catalog.fields[f].year_end}
 
 
 def make_templates(ws: Workspace, period: str, out: Path | None = None) -> list[Path]:

@@ -46,7 +46,7 @@ def progress(ws, history, months: list[str], today: date) -> list[ProgressCell]:
     cells = []
     for unit in ws.all_units():
         for month in months:
-            if not unit.active_on(month_end(month)):
+            if not unit.active_on(month_end(month)) or unit.in_scope is False:   # never reports: not "missing"
                 continue
             due = deadline(month, ws.deadline_day)
             received, sender = firsts.get((unit.code, month), (None, ""))

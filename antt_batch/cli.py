@@ -143,7 +143,8 @@ def templates(ctx, period, out):
 
 def _print_outcomes(result) -> None:
     labels = {"accepted": "chấp nhận", "superseded": "đã có bản mới hơn", "duplicate": "trùng lặp",
-              "rejected": "TỪ CHỐI", "locked": "năm đã khóa sổ", "seen": "đã xử lý trước đây"}
+              "rejected": "TỪ CHỐI", "locked": "năm đã khóa sổ", "seen": "đã xử lý trước đây",
+              "noted": "ghi nhận"}
     for o in result.outcomes:
         extra = f" – thay đổi: {', '.join(o.changed_fields)}" if o.changed_fields else ""
         click.echo(f"- {o.display}: {labels[o.decision]}{extra}")

@@ -114,7 +114,7 @@ def _classify(data: bytes, ext: str, result: Gate) -> None:
             raise _Reject("legacy-format")          # "xls" exported by web applications: HTML or text
         if excel_name:
             raise _Reject("not-a-workbook", f"tệp {kind} đổi tên thành {ext}" if kind else "nội dung không nhận ra")
-        raise _Reject("unsupported-format", kind or _label(ext))
+        raise _Reject("unsupported-format", EXT_LABELS.get(ext) or kind or _label(ext))
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()

@@ -156,7 +156,7 @@ class ScoreResult:
 
 PROGRESS_VI = {"DUNG_HAN": "Đúng hạn", "TRE_HAN": "Trễ hạn", "THIEU": "Chưa nộp", "CHUA_DEN_HAN": "Chưa đến hạn"}
 DECISION_VI = {"accepted": "Chấp nhận", "superseded": "Đã thay thế", "duplicate": "Trùng lặp",
-               "rejected": "Từ chối", "locked": "Năm đã khóa sổ"}
+               "rejected": "Từ chối", "locked": "Năm đã khóa sổ", "noted": "Ghi nhận (không có tệp)"}
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ class LedgerEntry:
     sha256: str
     sender: str
     received: datetime | None
-    decision: str                   # accepted | superseded | duplicate | rejected | locked
+    decision: str                   # accepted | superseded | duplicate | rejected | locked | noted
     unit_code: str = ""
     period: str = ""
     errors: int = 0

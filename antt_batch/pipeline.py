@@ -19,7 +19,7 @@ from antt_batch.validate import FileReport, validate_workbook
 @dataclass
 class FileOutcome:
     display: str
-    decision: str                 # accepted | superseded | duplicate | rejected | locked | seen (re-run, no event)
+    decision: str   # accepted | superseded | duplicate | rejected | locked | noted (nothing to take) | seen (re-run)
     unit_code: str = ""
     period: str = ""
     problems: list[Problem] = field(default_factory=list)
@@ -82,11 +82,24 @@ def _decide(history, catalog, report: FileReport, incoming, pending_hashes: set[
     current = history.current(report.unit_code, report.period)
     if current and current[1] and incoming.received < current[1]:
         return "superseded", []
+    _repeated_rows(history, report)
     before = history.values_of(current[0]) if current else {}
     changed = sorted(f for f, v in report.fields.items() if before.get(f) != v.value)
     if current and apply:
         history.supersede(current[0])
     return "accepted", changed
+
+
+def _repeated_rows(history, report: FileReport) -> None:
+    """`duplicate-row` for incidents already reported in another month; scoring counts them once."""
+    from antt_batch.history import repeat_key
+    earlier = history.earlier_incidents(report.unit_code, report.period)
+    for inc in report.incidents:
+        seen = earlier.get(repeat_key(inc))
+        if seen:
+            report.problems.append(problem(
+                "duplicate-row", Location(report.display, inc.evidence.sheet, inc.evidence.cell, "ngay",
+                                          inc.evidence.row), detail=f"{seen[0]}, tháng {seen[1][5:]}/{seen[1][:4]}"))
 
 
 def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bool = False,
@@ -142,10 +155,11 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
         for prob in intake_problems:
             source = f"intake:{prob.location.file}:{prob.code}"
             if not history.seen(source, ""):
+                decision = "rejected" if prob.is_error else "noted"   # e.g. a message without attachment
                 history.add_entry(source=source, display=prob.location.file, sha256="", stored="", sender=None,
                                   received=None, run_period=run_period, unit_code=None, period=None,
-                                  decision="rejected", problems=[prob])
-                result.outcomes.append(FileOutcome(prob.location.file, "rejected", problems=[prob]))
+                                  decision=decision, problems=[prob])
+                result.outcomes.append(FileOutcome(prob.location.file, decision, problems=[prob]))
     return result
 
 
@@ -157,5 +171,6 @@ def _dry_decisions(history, catalog, result, new, reports, intake_problems) -> I
         pending.add(inc.sha256)
         result.outcomes.append(FileOutcome(inc.display, decision, report.unit_code, report.period,
                                            report.problems, changed))
-    result.outcomes += [FileOutcome(p.location.file, "rejected", problems=[p]) for p in intake_problems]
+    result.outcomes += [FileOutcome(p.location.file, "rejected" if p.is_error else "noted", problems=[p])
+                        for p in intake_problems]
     return result

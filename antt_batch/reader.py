@@ -55,7 +55,7 @@ class RegisterRow:
 
 @dataclass
 class RawWorkbook:
-    names: dict[str, NameRef] = field(default_factory=dict)
+    names: dict[str, NameRef] = field(default_factory=dict)   # workbook-level names on an existing sheet
     values: dict[str, object] = field(default_factory=dict)   # every single-cell name -> raw value (None: blank)
     sheet_names: tuple[str, ...] = ()
     register_sheet: str = ""                                  # "" when there is no `vu_viec` name

@@ -26,7 +26,7 @@ def summary(ws, run) -> str:
         lines.append("Trễ/thiếu: " + ", ".join(f"{c.unit_code} ({PROGRESS_VI[c.status]})" for c in late))
     if waiting:
         lines.append("Chưa nhận báo cáo tháng này: " + ", ".join(waiting))
-    rejected = [o for o in ing.outcomes if o.decision == "rejected"]
+    rejected = [o for o in ing.outcomes if o.decision in ("rejected", "noted")]
     for o in rejected:
         first = next((p for p in o.problems if p.is_error), o.problems[0] if o.problems else None)
         lines.append(f"  ✗ {o.display}: {first.message if first else ''}")

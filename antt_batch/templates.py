@@ -181,7 +181,6 @@ def _register_sheet(wb, ws, fmts, unit_type: str, lists: dict) -> None:
     widths = (14, 44, 24, 12, 12, 12, 14, 14, 50)
     for col, (fid, head, kind) in enumerate(L.REGISTER_COLUMNS):
         ws.set_column(col, col, widths[col], fmts["date"] if kind == "date" else fmts["free"])
-    ws.set_column(len(L.REGISTER_COLUMNS), 16383, None, fmts["free"])
     ws.add_table(first, 0, last, len(L.REGISTER_COLUMNS) - 1, {
         "name": L.REGISTER_TABLE, "style": "Table Style Light 9", "autofilter": False,
         "columns": [{"header": head, "header_format": fmts["head"],

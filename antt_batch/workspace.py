@@ -68,12 +68,12 @@ class Workspace:
 
     def suggest(self, code: str) -> Unit | None:
         """The registered unit a mistyped code or name most likely meant (accent- and case-insensitive)."""
-        key = fold(code).replace(" ", "").replace("-", "").replace("_", "")
-        for unit in self.all_units():
-            for candidate in (unit.code, unit.name):
-                if fold(candidate).replace(" ", "").replace("-", "").replace("_", "") == key:
-                    return unit
-        return None
+        def key(text: str) -> str:   # "XOM 1", "xom-01", "Xóm 01" all -> "xom1"
+            return re.sub(r"(?<!\d)0+(?=\d)", "", re.sub(r"[\s_-]", "", fold(text)))
+
+        wanted = key(code)
+        return next((u for u in self.all_units() for c in (u.code, u.name) if key(c) == wanted), None) \
+            if wanted else None
 
     def period_warnings(self, period: str) -> list[Problem]:
         """`config-outdated`: the recipient is a district-level body although the period is after the reform."""

@@ -457,7 +457,7 @@ def commune_state() -> tuple[Path, str, str, int]:
     t0 = time.perf_counter()
     for month in months[:months.index(busiest)]:
         proc = subprocess.run(cli_cmd("-w", str(state), "run", "--period", month, "--no-templates", "--today",
-                                      today_for(month)), capture_output=True, text=True)
+                                      today_for(month)), capture_output=True, text=True, env=CHILD_ENV)
         if proc.returncode not in (0, 3):
             log(f"replay of {month} exited {proc.returncode}: {(proc.stderr or proc.stdout).strip()[-300:]}")
     log(f"replayed {months.index(busiest)} months before {busiest} in {time.perf_counter() - t0:.1f} s")
@@ -484,7 +484,7 @@ def commune_workbook_base() -> Path:
     write_month(factory, ws / "inbox" / PERIOD, UnitSpec(XA_CODE_TOKEN, f"xã {XA_NAME_TOKEN}", "XA"), units,
                 PERIOD, rng, variants={u.code: rng.choice(("clean",) * 5 + ("fail", "incident")) for u in units})
     proc = subprocess.run(cli_cmd("-w", str(ws), "run", "--period", PERIOD, "--no-templates", "--today", TODAY),
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=CHILD_ENV)
     if proc.returncode not in (0, 3) or not out.exists():
         raise RuntimeError(f"the real run could not write the base commune workbook (exit {proc.returncode}): "
                            f"{(proc.stderr or proc.stdout).strip()[-800:]}")
@@ -578,7 +578,8 @@ def national_inputs(provinces: int, communes: int) -> Path:
         out = folder / f"BaoCao_ANTT_P{p:02d}_{PERIOD}.xlsx"
         running.append((subprocess.Popen(cli_cmd("rollup", "--code", f"P{p:02d}", "--name", f"tỉnh Mẫu {p:02d}",
                                                  "--out", str(out), str(src)),
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True), src))
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                         env=CHILD_ENV), src))
     reap(True)
     shutil.rmtree(scratch, ignore_errors=True)
     _mark(folder)
@@ -588,6 +589,12 @@ def national_inputs(provinces: int, communes: int) -> Path:
 
 # ------------------------------------------------------------------------------------------------ measuring
 PAGE = os.sysconf("SC_PAGE_SIZE")
+#: Child processes run as on an installed machine: with bytecode caching. This environment sets
+#: PYTHONDONTWRITEBYTECODE=1, which makes every fresh process recompile antt_batch from source (~0.1-0.2 s here,
+#: and again in the forkserver); the harness unsets it and keeps the .pyc files under bench/cache/pycache (so
+#: nothing is written inside antt_batch/), warmed by `warm_up()` before anything is timed.
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+CHILD_ENV["PYTHONPYCACHEPREFIX"] = str(CACHE / "pycache")
 QUIET = {"max_wait": 90.0}          # seconds to wait for other jobs (e.g. a test suite) before each repeat
 
 
@@ -660,7 +667,7 @@ def measure(cmd: list[str], cwd: Path | None = None, log_to: Path | None = None)
         peak = [0]
         done = threading.Event()
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=CHILD_ENV)
 
         def sample():
             while not done.is_set():
@@ -682,8 +689,7 @@ def measure(cmd: list[str], cwd: Path | None = None, log_to: Path | None = None)
 def openpyxl_reference(files: list[Path], mode: str, total: int | None = None) -> dict:
     """Wall of the openpyxl reference over `files` as a fresh process; extrapolated to `total` files if given."""
     wait_quiet()
-    listfile = CACHE / "ref-files.txt"
-    listfile.write_text("\n".join(str(p) for p in files), encoding="utf-8")
+    listfile = _listfile(files)
     m = measure([PY, str(BENCH / "openpyxl_ref.py"), mode, str(listfile)], log_to=CACHE / "ref.log")
     wall = m.wall
     extrapolated = total is not None and total != len(files)
@@ -848,6 +854,28 @@ def run_tier_templates(count: int, repeat: int, quick: bool) -> Row:
     return row
 
 
+def warm_up() -> None:
+    """Untimed: one small run, roll-up, template and openpyxl read, so every module used is byte-compiled."""
+    base = commune_workbook_base()                     # a real run over a 24-unit commune (cached)
+    ws = base.parents[2]
+    scratch = CACHE / "runs" / "warm-up"
+    _fresh(ws, scratch, keep_db=False)
+    env = dict(CHILD_ENV)
+    for cmd in (cli_cmd("-w", str(scratch), "run", "--period", PERIOD, "--today", TODAY),
+                cli_cmd("-w", str(scratch), "templates", "--period", PERIOD, "--out", str(scratch / "tpl")),
+                cli_cmd("rollup", "--code", "W", "--name", "w", "--out", str(scratch / "r.xlsx"), str(base)),
+                [PY, str(BENCH / "openpyxl_ref.py"), "units", str(_listfile([next((ws / "inbox" / PERIOD).iterdir())]))],
+                [PY, str(BENCH / "openpyxl_ref.py"), "rollups", str(_listfile([base]))]):
+        subprocess.run(cmd, capture_output=True, env=env)
+    shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _listfile(files) -> Path:
+    path = CACHE / "ref-files.txt"
+    path.write_text("\n".join(str(p) for p in files), encoding="utf-8")
+    return path
+
+
 # ------------------------------------------------------------------------------------------------ reporting
 def machine() -> dict:
     cpu = "unknown"
@@ -976,7 +1004,9 @@ def profile(tier: str, quick: bool) -> None:
         raise SystemExit(f"no profile for {tier}")
     prof = out_dir / f"{tier}-main.prof"
     t0 = time.perf_counter()
-    subprocess.run([PY, "-m", "cProfile", "-o", str(prof), "-m", "antt_batch", *args], capture_output=True)
+    warm_up()
+    subprocess.run([PY, "-m", "cProfile", "-o", str(prof), "-m", "antt_batch", *args], capture_output=True,
+                   env=CHILD_ENV)
     log(f"profiled main process in {time.perf_counter() - t0:.2f} s -> {prof}")
     report = io.StringIO()
     for title, path in [("main process (fresh CLI process; reader workers not included)", prof)]:
@@ -998,9 +1028,12 @@ def profile(tier: str, quick: bool) -> None:
             "W.read_many = lambda items, progress=None: [read_workbook(d, n) for d, n in items]\n"
             "from antt_batch import api\n"
             f"ws = api.open_workspace({str(run_dir)!r})\n"
-            f"cProfile.run('api.run_month(ws, {args[4]!r}, today=datetime.date.fromisoformat({args[-1]!r}), "
-            f"next_templates=False, drafts=False)', {str(inproc)!r})\n")
-        subprocess.run([PY, "-c", code], capture_output=True)
+            f"period, today = {args[4]!r}, datetime.date.fromisoformat({args[-1]!r})\n"
+            "cProfile.run('api.run_month(ws, period, today=today, next_templates=False, drafts=False)', "
+            f"{str(inproc)!r})\n")
+        done = subprocess.run([PY, "-c", code], capture_output=True, text=True, env=CHILD_ENV)
+        if done.returncode:
+            raise SystemExit(f"in-process profile failed: {done.stderr[-1500:]}")
         stats = pstats.Stats(str(inproc), stream=report)
         report.write(f"\n=== {tier}: whole run in ONE process (reader called in-process) — by tottime\n")
         stats.sort_stats("tottime").print_stats(30)
@@ -1040,6 +1073,8 @@ def main(argv: list[str] | None = None) -> int:
     repeat = 1 if args.quick else max(1, args.repeat)
     sizes = SIZES[args.quick]
     results: list[Row] = []
+    log("warm-up (byte-compiles every module the timed commands use)")
+    warm_up()
     for tier in [t for t in TIERS if t in tiers]:
         log(f"tier {tier}")
         try:
@@ -1069,7 +1104,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_write and not args.quick:
         (BENCH / "results.md").write_text(render_md(rows, info, results, raw_args), encoding="utf-8")
         log("wrote bench/results.md")
-    return 0 if all(r.verdict() in ("pass", "—") for r in results) else 1
+    return 0 if all(r.verdict() in ("pass", "—", "n/a (quick)") for r in results) else 1
 
 
 if __name__ == "__main__":

@@ -237,3 +237,18 @@ def test_annual_report_warns_about_missing_months(workspace, make_file):
     rows = list(openpyxl.load_workbook(outcome.path, read_only=True)["Lỗi dữ liệu"].iter_rows(values_only=True))
     incomplete = [r for r in rows if r[0] == "incomplete-year"]
     assert any("XOM01" in r[7] and "02/2025" in r[7] and "03/2025" not in r[7] for r in incomplete)
+
+
+def test_incident_repeated_in_a_later_month_warns_and_counts_once(workspace, make_file):
+    row = (datetime(2025, 2, 10), "TOI_PHAM", "NGHIEM_TRONG", "Không", None, None, None, "VV-7", "Cướp")
+    make_file("XOM01", "2025-02", incidents=[row])
+    api.ingest(workspace, "2025-02", [workspace.inbox("2025-02")])
+    make_file("XOM01", "2025-03", incidents=[row])
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    assert outcome.decision == "accepted"
+    (warning,) = outcome.problems
+    assert warning.code == "duplicate-row" and "XOM01_2025-02.xlsx" in warning.message
+    from datetime import date
+    result = api.write_report(workspace, period="2025-03", today=date(2025, 4, 10)).score
+    xom01 = next(u for u in result.units if u.unit.code == "XOM01")
+    assert xom01.results["KDC-4.b"].code == "KHONG_DAT" and len(xom01.results["KDC-4.b"].evidence) == 2

@@ -6,6 +6,7 @@ from datetime import date
 
 from antt_batch import layout as L
 from antt_batch.errors import Location, problem
+from antt_batch.history import repeat_key
 from antt_batch.model import Evidence, Incident
 from antt_batch.score.periods import month_end
 from antt_batch.text import clean, fold, vn_date
@@ -74,15 +75,15 @@ def check_register(raw, report, catalog) -> None:
                       code="date-out-of-period", value=vn_date(ngay), severity="warning")
         if any(p.is_error for p in report.problems[before:]) or category is None or ngay is None:
             continue
-        key = (category.code, ma) if ma else (category.code, ngay, muc_do, mo_ta)
-        if key in seen:
-            report.problems.append(problem("duplicate-row", loc("ngay"), detail=f"dòng {seen[key]}"))
-            continue
-        seen[key] = reg_row.row
-        report.incidents.append(Incident(
+        incident = Incident(
             unit_code=report.unit_code, ngay=ngay, loai=category.code, muc_do=muc_do, ma_vu_viec=ma, mo_ta=mo_ta,
             evidence=Evidence(report.display, raw.register_sheet, loc("ngay").cell, report.period, reg_row.row),
-            **flags))
+            **flags)
+        key = repeat_key(incident)
+        if key in seen:   # kept: scoring merges repeats into one case at the highest level
+            report.problems.append(problem("duplicate-row", loc("ngay"), detail=f"dòng {seen[key]}"))
+        seen.setdefault(key, reg_row.row)
+        report.incidents.append(incident)
 
 
 def _first_column(raw) -> int:
