@@ -253,12 +253,13 @@ def rollup(inputs, code, name, out):
 
 @cli.command()
 @click.option("--period", required=True, callback=_period, help="Kỳ báo cáo YYYY-MM.")
+@click.option("--today", callback=_today, help="Ngày tham chiếu YYYY-MM-DD (mặc định hôm nay).")
 @click.pass_context
 @guarded
-def feedback(ctx, period):
-    """Tạo tệp trả lại cho từng đơn vị: ô lỗi được tô màu, có chú thích tiếng Việt."""
+def feedback(ctx, period, today):
+    """Tạo tệp trả lại cho từng đơn vị: ô lỗi được tô màu, có chú thích tiếng Việt, và thư nhắc nộp."""
     from antt_batch.feedback import write_feedback
-    paths = write_feedback(_workspace(ctx), period)
+    paths = write_feedback(_workspace(ctx), period, today=today)
     copies = [p for p in paths if p.suffix == ".xlsx"]
     click.echo(f"Đã tạo {len(copies)} tệp trả lại trong {paths[0].parent if paths else '(không có)'}.")
 

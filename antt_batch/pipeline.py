@@ -102,13 +102,29 @@ def _repeated_rows(history, report: FileReport) -> None:
                                           inc.evidence.row), detail=f"{seen[0]}, tháng {seen[1][5:]}/{seen[1][:4]}"))
 
 
-def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bool = False,
-           root: Path | None = None, progress=None) -> IngestResult:
-    """Take every file under `paths` into history (or, with `dry_run`, only say what would happen)."""
+def _collect(ws, paths: list[Path]):
+    """Collect every path; sources are prefixed with the path's place in the workspace (or its absolute path), so
+    `inbox/2025-02/X.xlsx` and `inbox/2025-03/X.xlsx` are different sources while displays stay short."""
+    from dataclasses import replace
+
     from antt_batch.intake import collect
+    incomings, problems = [], []
+    for path in paths:
+        found, met = collect([path])
+        path = Path(path).resolve()
+        base = path if path.is_dir() else path.parent
+        prefix = base.relative_to(ws.root).as_posix() if base.is_relative_to(ws.root) else base.as_posix()
+        incomings += [replace(inc, source=f"{prefix}/{inc.source}") for inc in found]
+        problems += met
+    return incomings, problems
+
+
+def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bool = False,
+           progress=None) -> IngestResult:
+    """Take every file under `paths` into history (or, with `dry_run`, only say what would happen)."""
     from antt_batch.worker import read_many
 
-    incomings, intake_problems = collect(paths, root=root)
+    incomings, intake_problems = _collect(ws, paths)
     by_display: dict[str, list[Problem]] = {}
     for prob in intake_problems:
         by_display.setdefault(prob.location.file, []).append(prob)
@@ -116,11 +132,15 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
     intake_problems = [p for p in intake_problems if p.location.file not in attached]
     result = IngestResult(run_period)
     new = []
+    retried: dict[str, int] = {}   # source -> ledger id of an earlier rejection, evaluated again (config may be fixed)
     for inc in incomings:
-        if history.seen(inc.source, inc.sha256):
+        earlier = history.seen(inc.source, inc.sha256)
+        if earlier and earlier[1] != "rejected":
             result.outcomes.append(FileOutcome(inc.display, "seen"))
         else:
             new.append(inc)
+            if earlier:
+                retried[inc.source] = earlier[0]
     new.sort(key=lambda inc: (inc.received, inc.source))
     reads = read_many([(inc.data, inc.display) for inc in new])
     reports = []
@@ -143,6 +163,11 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
         for inc, report in zip(new, reports):
             decision, changed = _decide(history, catalog, report, inc, pending)
             pending.add(inc.sha256)
+            if inc.source in retried:
+                if decision == "rejected":     # same file, same verdict: a re-run, not a new event
+                    result.outcomes.append(FileOutcome(inc.display, "seen"))
+                    continue
+                history.drop_entry(retried[inc.source])   # now taken: its earlier rejection is replaced
             ledger_id = history.add_entry(
                 source=inc.source, display=inc.display, sha256=inc.sha256, stored=_store(ws, inc),
                 sender=inc.sender, received=inc.received, run_period=run_period, unit_code=report.unit_code or None,

@@ -30,6 +30,8 @@ def summary(ws, run) -> str:
     for o in rejected:
         first = next((p for p in o.problems if p.is_error), o.problems[0] if o.problems else None)
         lines.append(f"  ✗ {o.display}: {first.message if first else ''}")
+    for warning in [*ws.warnings, *ws.period_warnings(run.period)]:
+        lines.append(f"  ! {warning.message} → {warning.hint}")
     if rep.locked:
         lines.append(f"Tệp báo cáo cũ đang mở trong chương trình khác; báo cáo mới ghi thành: {rep.path}")
     else:

@@ -225,4 +225,10 @@ def load_workspace(root: Path) -> Workspace:
     if not path.is_file():
         raise AnttError([problem("config-error", Location(file=CONFIG_NAME), key="(tệp)",
                                  detail=f"không tìm thấy {path}; tạo mới bằng lệnh antt-batch init")])
-    return parse_config(path.read_text(encoding="utf-8"), root.resolve())
+    try:   # Notepad may save "UTF-8 with BOM"; an ANSI (cp1258) file cannot be read as Vietnamese text
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AnttError([problem("config-error", Location(file=CONFIG_NAME), key="(mã hóa)",
+                                 detail="tệp không lưu ở dạng UTF-8; mở bằng Notepad, chọn Lưu thành… › Mã hóa UTF-8")]
+                        ) from None
+    return parse_config(text, root.resolve())

@@ -252,3 +252,31 @@ def test_incident_repeated_in_a_later_month_warns_and_counts_once(workspace, mak
     result = api.write_report(workspace, period="2025-03", today=date(2025, 4, 10)).score
     xom01 = next(u for u in result.units if u.unit.code == "XOM01")
     assert xom01.results["KDC-4.b"].code == "KHONG_DAT" and len(xom01.results["KDC-4.b"].evidence) == 2
+
+
+def test_a_rejected_file_is_taken_once_its_cause_is_fixed(workspace, make_file):
+    """Same bytes, same place: rejected while the unit was unknown, accepted after antt.toml learns the unit."""
+    make_file("XOM02", "2025-03")
+    config = workspace.config_path
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('code = "XOM02"', 'code = "XOM20"'), encoding="utf-8")
+    ws = api.open_workspace(workspace.root)
+    (first,) = api.ingest(ws, "2025-03", [ws.inbox("2025-03")]).outcomes
+    assert first.decision == "rejected"
+    assert [o.decision for o in api.ingest(ws, "2025-03", [ws.inbox("2025-03")]).outcomes] == ["seen"]
+    config.write_text(text, encoding="utf-8")
+    ws = api.open_workspace(workspace.root)
+    (again,) = api.ingest(ws, "2025-03", [ws.inbox("2025-03")]).outcomes
+    assert again.decision == "accepted"
+    assert [row[1] for row in ledger(ws)] == ["accepted"]
+
+
+def test_same_name_in_another_month_folder_is_a_new_source(workspace, make_file):
+    make_file("XOM01", "2025-03", folder=workspace.inbox("2025-02"))       # sent too early: refused
+    assert [o.decision for o in api.ingest(workspace, "2025-02", [workspace.inbox("2025-02")]).outcomes] == [
+        "rejected"]
+    moved = workspace.inbox("2025-03") / "XOM01_2025-03.xlsx"
+    moved.parent.mkdir(parents=True)
+    moved.write_bytes((workspace.inbox("2025-02") / "XOM01_2025-03.xlsx").read_bytes())
+    (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
+    assert outcome.decision == "accepted"

@@ -93,3 +93,13 @@ def test_suggestion_is_accent_and_case_insensitive(workspace):
     assert workspace.suggest("xom 01").code == "XOM01"
     assert workspace.suggest("xom dinh").code == "XOM01"
     assert workspace.suggest("nothing") is None
+
+
+def test_bom_is_accepted_and_ansi_is_a_located_error(tmp_path):
+    (tmp_path / "antt.toml").write_bytes(b"\xef\xbb\xbf" + SMALL_TOML.encode("utf-8"))
+    assert load_workspace(tmp_path).commune.name == "xã Phú Đình"
+    (tmp_path / "antt.toml").write_bytes(SMALL_TOML.replace("Đình", "Dinh").encode("ascii", "replace")
+                                         .replace(b"Ph?", b"Ph\xf9"))
+    with pytest.raises(AnttError) as info:
+        load_workspace(tmp_path)
+    assert info.value.problems[0].code == "config-error" and "UTF-8" in info.value.problems[0].message

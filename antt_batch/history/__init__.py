@@ -73,15 +73,20 @@ class History:
         return transaction(self.conn)
 
     # --- ledger --------------------------------------------------------------------------------------------
-    def seen(self, source: str, sha256: str) -> bool:
-        """The same source with the same bytes was already recorded: a re-run, not a new event."""
-        return self.conn.execute("SELECT 1 FROM ledger WHERE source = ? AND sha256 = ?",
-                                 (source, sha256)).fetchone() is not None
+    def seen(self, source: str, sha256: str) -> tuple[int, str] | None:
+        """(id, decision) when the same source with the same bytes was already recorded."""
+        return self.conn.execute("SELECT id, decision FROM ledger WHERE source = ? AND sha256 = ?",
+                                 (source, sha256)).fetchone()
 
     def first_with_hash(self, sha256: str) -> tuple[int, str, str] | None:
-        """(id, display, decision) of the earliest entry with these bytes."""
-        return self.conn.execute("SELECT id, display, decision FROM ledger WHERE sha256 = ? ORDER BY id LIMIT 1",
-                                 (sha256,)).fetchone()
+        """(id, display, decision) of the earliest taken entry with these bytes (a rejection does not count)."""
+        return self.conn.execute("SELECT id, display, decision FROM ledger WHERE sha256 = ? AND decision !="
+                                 " 'rejected' ORDER BY id LIMIT 1", (sha256,)).fetchone()
+
+    def drop_entry(self, ledger_id: int) -> None:
+        """Forget a rejection that a later run accepted (same source and bytes; the new entry replaces it)."""
+        self.conn.execute("DELETE FROM problems WHERE ledger_id = ?", (ledger_id,))
+        self.conn.execute("DELETE FROM ledger WHERE id = ?", (ledger_id,))
 
     def add_entry(self, *, source, display, sha256, stored, sender, received: datetime | None, run_period,
                   unit_code, period, decision, problems: list[Problem], changed_fields: str = "") -> int:
