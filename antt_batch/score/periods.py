@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import date
 
 
+@lru_cache(maxsize=512)
 def month_end(period: str) -> date:
     """Last day of a YYYY-MM month: the day a snapshot describes and a monthly run is as of."""
     year, month = int(period[:4]), int(period[5:7])
