@@ -45,7 +45,8 @@ def _store(ws, incoming) -> str:
     rel = Path("store") / incoming.sha256[:2] / f"{incoming.sha256}{suffix}"
     target = ws.root / rel
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.parent.is_dir():
+            target.parent.mkdir(parents=True)
         tmp = target.with_name(target.name + ".tmp")
         tmp.write_bytes(incoming.data)
         os.replace(tmp, target)

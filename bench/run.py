@@ -623,9 +623,9 @@ def wait_quiet(limit: float = 0.25) -> float:
     return busy
 
 
-def _tree_rss(root: int) -> int:
-    """RSS bytes of `root` and all its descendants, from /proc (one scan)."""
-    parent, rss = {}, {}
+def _tree_sample(root: int, cpu: dict[int, int]) -> int:
+    """RSS bytes of `root` and all its descendants, from /proc (one scan); records each one's CPU ticks in `cpu`."""
+    parent, rss, ticks = {}, {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -636,7 +636,7 @@ def _tree_rss(root: int) -> int:
             continue
         rest = data[data.rfind(b")") + 2:].split()
         pid = int(entry)
-        parent[pid], rss[pid] = int(rest[1]), int(rest[21]) * PAGE
+        parent[pid], rss[pid], ticks[pid] = int(rest[1]), int(rest[21]) * PAGE, int(rest[11]) + int(rest[12])
     total, todo, seen = 0, [root], set()
     children: dict[int, list[int]] = {}
     for pid, ppid in parent.items():
@@ -647,6 +647,7 @@ def _tree_rss(root: int) -> int:
             continue
         seen.add(pid)
         total += rss.get(pid, 0)
+        cpu[pid] = max(cpu.get(pid, 0), ticks.get(pid, 0))
         todo += children.get(pid, [])
     return total
 
@@ -658,32 +659,39 @@ class Measure:
     tree_mb: float          # sampled peak RSS of the whole process tree
     proc_mb: float          # largest single process's max RSS (wait4: the child and its reaped descendants)
     out: str = ""
+    cpu_s: float = 0.0      # CPU seconds used by the process tree (sampled, so a lower bound)
+    others: float = 0.0     # share of the machine's CPUs used by other jobs during the run
 
 
 def measure(cmd: list[str], cwd: Path | None = None, log_to: Path | None = None) -> Measure:
     log_to = log_to or CACHE / "last-command.log"
     log_to.parent.mkdir(parents=True, exist_ok=True)
+    hz = os.sysconf("SC_CLK_TCK")
     with open(log_to, "w", encoding="utf-8") as out:
-        peak = [0]
+        peak, cpu = [0], {}
         done = threading.Event()
+        busy0, all0 = _cpu_times()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=CHILD_ENV)
 
         def sample():
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss(proc.pid))
+                peak[0] = max(peak[0], _tree_sample(proc.pid, cpu))
                 done.wait(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
+        busy1, all1 = _cpu_times()
         done.set()
         sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
     text = log_to.read_text(encoding="utf-8", errors="replace")
     proc_mb = usage.ru_maxrss / 1024
-    return Measure(wall, proc.returncode, max(peak[0] / 2**20, proc_mb), proc_mb, text)
+    own = max(sum(cpu.values()), round((usage.ru_utime + usage.ru_stime) * hz))
+    others = max(0.0, (busy1 - busy0) - own) / max(all1 - all0, 1)
+    return Measure(wall, proc.returncode, max(peak[0] / 2**20, proc_mb), proc_mb, text, own / hz, others)
 
 
 def openpyxl_reference(files: list[Path], mode: str, total: int | None = None) -> dict:
@@ -728,6 +736,8 @@ class Row:
     ref: dict | None = None
     rcs: list[int] = field(default_factory=list)
     busy: list[float] = field(default_factory=list)   # other jobs' CPU share just before each repeat
+    others: list[float] = field(default_factory=list)  # other jobs' CPU share during each repeat
+    cpu_s: list[float] = field(default_factory=list)   # CPU seconds of the timed process tree
     note: str = ""
     quick: bool = False
 
@@ -764,9 +774,12 @@ def _repeat(row: Row, repeat: int, prepare, cmd_for, files: int, per_what: float
         m = measure(cmd_for(run_dir), log_to=CACHE / "runs" / f"{row.tier}.log")
         row.walls.append(m.wall)
         row.rcs.append(m.rc)
+        row.others.append(m.others)
+        row.cpu_s.append(m.cpu_s)
         row.tree_mb = max(row.tree_mb, m.tree_mb)
         row.proc_mb = max(row.proc_mb, m.proc_mb)
-        log(f"{row.tier} #{i + 1}: {m.wall:.3f} s, exit {m.rc}, RSS tree {m.tree_mb:.0f} MB / proc {m.proc_mb:.0f} MB")
+        log(f"{row.tier} #{i + 1}: {m.wall:.3f} s (CPU {m.cpu_s:.2f} s), exit {m.rc}, RSS tree {m.tree_mb:.0f} MB / "
+            f"proc {m.proc_mb:.0f} MB, other jobs {m.others:.0%} of the CPUs")
         if m.rc not in (0, 3):
             log(f"{row.tier}: command failed: {m.out.strip()[-600:]}")
     row.per = row.median * 1000 / (per_what or files)
@@ -924,7 +937,7 @@ def _target_text(tier: str) -> str:
     return ", ".join(parts) or "—"
 
 
-HEAD = ("tier", "files/rows", "wall s: median (min–max)", "per item", "peak RSS MB: tree (largest proc)",
+HEAD = ("tier", "files/rows", "wall s: median (min–max)", "CPU s", "per item", "peak RSS MB: tree (largest proc)",
         "openpyxl ref s", "ratio", "target", "result")
 
 
@@ -934,13 +947,14 @@ def table(rows: list[Row]) -> list[list[str]]:
         if r.walls:
             wall = f"{r.median:.3f} ({min(r.walls):.3f}–{max(r.walls):.3f})"
             per = f"{r.per:.2f} {r.per_unit}"
+            cpu = f"{statistics.median(r.cpu_s):.2f}" if r.cpu_s else "—"
         else:
-            wall = per = "—"
+            wall = per = cpu = "—"
         ref = "—"
         if r.ref:
             ref = f"{r.ref['wall']:.2f}" + (f" (extrapolated from {r.ref['sample']})" if r.ref["extrapolated"] else "")
         ratio = f"{r.ratio:.1f}×" if r.ratio else "—"
-        out.append([r.tier, r.size, wall, per, f"{r.tree_mb:.0f} ({r.proc_mb:.0f})", ref, ratio,
+        out.append([r.tier, r.size, wall, cpu, per, f"{r.tree_mb:.0f} ({r.proc_mb:.0f})", ref, ratio,
                     _target_text(r.tier), r.verdict()])
     return out
 
@@ -967,11 +981,15 @@ def render_md(rows: list[list[str]], info: dict, results: list[Row], args) -> st
     notes += [f"- `{r.tier}`: other jobs used up to {max(r.busy):.0%} of the CPUs just before a timed repeat "
               "(the harness waits up to 90 s for < 25 %); its wall times are inflated" for r in results
               if r.busy and max(r.busy) >= 0.25]
+    notes += [f"- `{r.tier}`: other jobs used {statistics.median(r.others):.0%} of the CPUs during the median "
+              f"repeat (max {max(r.others):.0%}): wall times are inflated" for r in results
+              if r.others and max(r.others) >= 0.10]
     lines += ["", "Wall: the real CLI as a fresh process, interpreter start included, on a fresh copy of the "
               "workspace state each repeat. Peak RSS: sampled sum over the process tree (main process, forkserver, "
               "reader workers; every 20 ms) — the pass/fail figure — and, in brackets, the largest single "
-              "process's max RSS from wait4(). Ratio: openpyxl reference wall ÷ antt-batch median wall "
-              "(higher is better).", *(["", "Notes:", *notes] if notes else [])]
+              "process's max RSS from wait4(). CPU s: user + system seconds of that process tree in the median "
+              "repeat (sampled; CPU s ÷ wall shows how much of the 2 cores is used). Ratio: openpyxl reference "
+              "wall ÷ antt-batch median wall (higher is better).", *(["", "Notes:", *notes] if notes else [])]
     return "\n".join(lines) + "\n"
 
 

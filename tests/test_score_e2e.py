@@ -8,8 +8,9 @@ Nothing here builds a ScoringInput by hand. Each file is the unit's own personal
 A *clean year* for a unit is its February file (every status field passing, Quý I dates) and its November file
 (the year-end results, which may arrive in the month after the period ends — spec §5); the commune sends its
 February file. In the clean workspace every leaf of every type is DAT. A *case* is a clean year plus one
-mutation — field values in some month's file, incident rows in a month's register (June unless a date says
-otherwise), a corrected re-submission, a unit that sends nothing — and names the one leaf it must move to the
+mutation — field values in some month's file, incident rows in a month's register (February's, dated 12/02,
+unless the case says otherwise), a corrected re-submission, a unit that sends nothing — and names the one leaf
+it must move to the
 expected code. Every other leaf of the scored unit must stay DAT, except `also` (other leaves the same fact
 legally fails) and `side` (other codes it legally implies, e.g. N/A). KHONG_DAT cases also check the citation in
 the reason and the evidence: file name, sheet and cell (status field) or row (register).
@@ -27,11 +28,13 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from conftest import fill
 
 from antt_batch import api
 from antt_batch.catalog import load_catalog
@@ -39,7 +42,6 @@ from antt_batch.model import CHUA_DAT, DAT, KHONG_AP_DUNG, KHONG_DAT, THIEU_DU_L
 from antt_batch.score.periods import next_month
 from antt_batch.templates import template_filename, write_template
 from antt_batch.workspace import load_workspace
-from conftest import fill
 
 CATALOG = load_catalog()
 LEAVES = CATALOG.national_leaf_ids()
@@ -50,22 +52,23 @@ CO, KHONG = "Có", "Không"
 COMMUNE = "PHUDINH"
 
 # Every status field passing (February file) and the year-end results (November file), per unit type; values are
-# typed the ways clerks type them (dropdown text "CODE - Nhãn", a bare code, Có/Không, real dates).
+# typed the ways clerks type them (spec §4): dropdown text "CODE - Nhãn", a bare code or the label alone, Có, có, x
+# or NFD, numbers and dates typed as text, real dates.
 CLEAN = {
     "KDC": {"ngay_nghi_quyet_chi_bo": datetime(Y, 1, 20), "ngay_dang_ky_phan_dau": datetime(Y, 2, 10),
-            "so_ho_cu_tru": 120, "so_ho_dang_ky": 120, "trien_khai_day_du": CO, "quan_ly_doi_tuong_hieu_qua": CO},
-    "XA": {"ngay_nghi_quyet_dang_uy": datetime(Y, 1, 23), "ngay_ke_hoach_ubnd": datetime(Y, 2, 5),
+            "so_ho_cu_tru": 120, "so_ho_dang_ky": "120", "trien_khai_day_du": "x", "quan_ly_doi_tuong_hieu_qua": CO},
+    "XA": {"ngay_nghi_quyet_dang_uy": datetime(Y, 1, 23), "ngay_ke_hoach_ubnd": f"05/02/{Y}",
            "ngay_dang_ky_phan_dau": datetime(Y, 2, 5), "so_mo_hinh_hieu_qua": 2, "trien_khai_day_du": CO,
-           "quan_ly_doi_tuong_hieu_qua": CO, "cong_an_nam_chac_tinh_hinh": CO},
+           "quan_ly_doi_tuong_hieu_qua": CO, "cong_an_nam_chac_tinh_hinh": unicodedata.normalize("NFD", CO)},
     "CQDN": {"loai_hinh": "DOANH_NGHIEP - Doanh nghiệp", "linh_vuc": "CONG_NGHIEP_XAY_DUNG", "so_lao_dong_bhxh": 250,
              "doanh_thu_ty": 120, "tong_nguon_von_ty": 80, "duoi_mot_nam": KHONG, "co_to_chuc_dang": CO,
              "du_dieu_kien_thi_dua": CO, "ngay_nghi_quyet": datetime(Y, 1, 15), "ngay_ke_hoach": datetime(Y, 1, 20),
-             "ngay_dang_ky_phan_dau": datetime(Y, 2, 1), "noi_quy_bao_ve": CO, "noi_quy_bi_mat": CO,
+             "ngay_dang_ky_phan_dau": f"01/02/{Y}", "noi_quy_bao_ve": CO, "noi_quy_bi_mat": "x",
              "noi_quy_chinh_tri_noi_bo": CO, "noi_quy_an_toan_lao_dong": CO, "noi_quy_pccn": CO,
-             "noi_quy_moi_truong": CO, "so_nguoi": 250, "so_nguoi_quan_triet": 250, "so_mo_hinh_hieu_qua": 1,
+             "noi_quy_moi_truong": "có ", "so_nguoi": " 250 ", "so_nguoi_quan_triet": 250, "so_mo_hinh_hieu_qua": 1,
              "trien_khai_day_du": CO, "so_dau_moi": 10},
-    "CSGD": {"cap_hoc": "THCS - Trung học cơ sở", "co_to_chuc_dang": CO, "du_dieu_kien_thi_dua": CO,
-             "ngay_nghi_quyet": datetime(Y, 1, 10), "ngay_ke_hoach": datetime(Y, 1, 12),
+    "CSGD": {"cap_hoc": "Trung học cơ sở", "co_to_chuc_dang": CO, "du_dieu_kien_thi_dua": CO,
+             "ngay_nghi_quyet": datetime(Y, 1, 10), "ngay_ke_hoach": 45669,      # an Excel serial: 12/01/2025
              "ngay_dang_ky_phan_dau": datetime(Y, 1, 14), "noi_quy_bao_ve": CO, "noi_quy_chinh_tri_noi_bo": CO,
              "noi_quy_quan_ly_nguoi_hoc": CO, "noi_quy_pccn": CO, "so_nguoi": 600, "so_nguoi_quan_triet": 600,
              "so_mo_hinh_hieu_qua": 1, "trien_khai_day_du": CO, "phoi_hop_cha_me_hoc_sinh": CO, "so_dau_moi": 5},
@@ -77,8 +80,8 @@ YEAR_END = {
 }
 
 # The small commune of the XA cases and of the clean year: every unit recognised by the commune.
-POPULATION = {"XOM01": ("Xóm Đình", "KDC"), "XOM02": ("Xóm Chùa", "KDC"), "DN-MAY": ("Công ty May Phú Đình", "CQDN"),
-              "TRUONG-THCS": ("Trường THCS Phú Đình", "CSGD")}
+POPULATION = {"XOM01": ("Xóm Đình", "KDC"), "XOM02": ("Xóm Chùa", "KDC"),
+              "DN-MAY": ("Công ty May Phú Đình", "CQDN"), "TRUONG-THCS": ("Trường THCS Phú Đình", "CSGD")}
 CLEAN_UNIT = {"KDC": "XOM01", "XA": COMMUNE, "CQDN": "DN-MAY", "CSGD": "TRUONG-THCS"}
 # Previous year's counts (history has no 2024): xóm 1/0/1, the commune 2/0/2 — one tệ nạn is already an increase.
 UNIT_BASELINE = {"toi_pham": 1, "te_nan_xa_hoi": 0, "vi_pham_phap_luat": 1}
@@ -89,10 +92,20 @@ APR_DAY = datetime(Y, 4, 1)      # the first day after it: a late document never
 
 
 def row(loai: str, muc_do: str | None = None, *, bkk: str | None = None, rescue=(None, None, None),
-        ma: str | None = None, mo_ta: str | None = None, on: datetime = datetime(Y, 6, 12)) -> tuple:
+        ma: str | None = None, mo_ta: str | None = None, on: datetime | str = datetime(Y, 2, 12)) -> tuple:
     """One `Vụ việc` row in register column order (ngay, loai, muc_do, bat_kha_khang, the three rescue flags,
     ma_vu_viec, mo_ta)."""
     return (on, loai, muc_do, bkk, *rescue, ma, mo_ta)
+
+
+def dropdown(category: str) -> str:
+    """The category as the register's dropdown shows it: "CODE - Nhãn"."""
+    return CATALOG.codelists["LOAI_VU_VIEC"].display(category)
+
+
+def label_nfd(category: str) -> str:
+    """The category's label alone, typed with decomposed (NFD) diacritics."""
+    return unicodedata.normalize("NFD", CATALOG.categories[category].label)
 
 
 # --- evidence pointers: where a KHONG_DAT must point --------------------------------------------------------------
@@ -110,7 +123,7 @@ class Row:
     """Row `n` (1-based) of the `Vụ việc` register of the unit's file of `period` (`fixed`: its correction)."""
     unit: str
     n: int = 1
-    period: str = JUN
+    period: str = FEB
     fixed: bool = False
 
 
@@ -163,8 +176,8 @@ class Case:
 
 
 def _by_month(rows) -> dict:
-    """A list of rows goes in June's file; a dict says which month's file holds which rows."""
-    return dict(rows) if isinstance(rows, dict) else ({JUN: tuple(rows)} if rows else {})
+    """A list of rows goes in February's file; a dict says which month's file holds which rows."""
+    return dict(rows) if isinstance(rows, dict) else ({FEB: tuple(rows)} if rows else {})
 
 
 def U(leaf: str, label: str = "", edits: dict | None = None, rows=(), fixes: dict | None = None, **kw) -> Case:
@@ -192,40 +205,61 @@ UNIT_CASES = [
     U("KDC-1.3", "ho-moi-den", {JUN: {"so_ho_cu_tru": 125}}),
     U("KDC-1.3", "da-bo-sung", {FEB: {"so_ho_dang_ky": 119}, JUN: {"so_ho_dang_ky": 120}}, expect=DAT),
     U("KDC-2", "", {JUN: {"trien_khai_day_du": KHONG}}),
+    U("KDC-2", "thang-11-la-nam-sau", {NOV: {"trien_khai_day_du": KHONG}}, expect=DAT),    # 30/11 is in KDC 2026
     U("KDC-3.a", "", rows=[row("CHONG_DANG")]),
     U("KDC-3.a", "bkk-khong-mien", rows=[row("CHONG_DANG", bkk=CO, mo_ta="Đối tượng từ nơi khác đến")]),
     U("KDC-3.a", "10-11-2024", rows={f"{Y - 1}-11": [row("CHONG_DANG", on=datetime(Y - 1, 11, 10))]},
       evidence=(Row("@", period=f"{Y - 1}-11"),)),
     U("KDC-3.a", "10-11-2025", rows={NOV: [row("CHONG_DANG", on=datetime(Y, 11, 10))]}, expect=DAT),
-    U("KDC-3.b", "", rows=[row("PHA_HOAI")]),
-    U("KDC-3.c", "", rows=[row("TON_GIAO_TRAI_PHEP")]),
+    U("KDC-3.b", "", rows=[row("PHA_HOAI", on=f"12/02/{Y}")]),
+    U("KDC-3.c", "", rows=[row(label_nfd("TON_GIAO_TRAI_PHEP"))]),
     U("KDC-3.d", "", rows=[row("LOI_DUNG_TON_GIAO")]),
     U("KDC-3.dd", "", rows=[row("LY_KHAI")]),
     U("KDC-3.e", "", rows=[row("MAU_THUAN_KEO_DAI")]),
-    U("KDC-3.e", "bo-sung-khi-sua", {JUN: {"ghi_chu": "Không có vụ việc"}}, fixes={JUN: [row("MAU_THUAN_KEO_DAI")]},
-      evidence=(Row("@", fixed=True),)),
-    U("KDC-3.e", "rut-khi-sua", rows=[row("MAU_THUAN_KEO_DAI")], fixes={JUN: []}, expect=DAT),
+    U("KDC-3.e", "bo-sung-khi-sua", {JUN: {"ghi_chu": "Không có vụ việc"}},
+      fixes={JUN: [row("MAU_THUAN_KEO_DAI", on=datetime(Y, 6, 12))]}, evidence=(Row("@", period=JUN, fixed=True),)),
+    U("KDC-3.e", "rut-khi-sua", rows=[row("MAU_THUAN_KEO_DAI")], fixes={FEB: []}, expect=DAT),
     U("KDC-3.g", "", rows=[row("KICH_DONG_KHIEU_KIEN")]),
     U("KDC-4.a", "te-nan", rows=[row("TE_NAN_XA_HOI")]),
     U("KDC-4.a", "bang-nam-truoc", rows=[row("VI_PHAM_PHAP_LUAT")], expect=DAT),
+    U("KDC-4.a", "lich-su-2024",         # a whole 2024 in history (one tệ nạn) beats antt.toml's 0
+      {m: {} for m in [f"{Y - 2}-11", f"{Y - 2}-12", *(f"{Y - 1}-{i:02d}" for i in range(1, 11))]},
+      rows={f"{Y - 1}-05": [row("TE_NAN_XA_HOI", on=datetime(Y - 1, 5, 10))], FEB: [row("TE_NAN_XA_HOI")]},
+      expect=DAT, reason_has=("theo lịch sử",)),
     U("KDC-4.b", "", rows=[row("TOI_PHAM", "NGHIEM_TRONG", ma="VV-01", mo_ta="Cướp tài sản")]),
     U("KDC-4.b", "2-of-3", rows=[row("TOI_PHAM", "RAT_NGHIEM_TRONG", rescue=(CO, CO, None))]),
-    U("KDC-4.b", "nang-muc-do", rows={JUN: [row("TOI_PHAM", "IT_NGHIEM_TRONG", ma="VV-05")],
-                                      SEP: [row("TOI_PHAM", "NGHIEM_TRONG", ma="VV-05")]},
-      evidence=(Row("@"), Row("@", period=SEP))),
-    U("KDC-4.b", "rescued", rows=[row("TOI_PHAM", "NGHIEM_TRONG", rescue=(CO, CO, CO))], expect=DAT),
+    U("KDC-4.b", "nang-muc-do", rows={JUN: [row("TOI_PHAM", "IT_NGHIEM_TRONG", ma="VV-05", on=datetime(Y, 6, 12))],
+                                      SEP: [row("TOI_PHAM", "NGHIEM_TRONG", ma="VV-05", on=datetime(Y, 6, 12))]},
+      evidence=(Row("@", period=JUN), Row("@", period=SEP))),
+    U("KDC-4.b", "ma-vu-viec-nam-truoc",     # a new crime of 12/06/2025 reusing the number of a 2024 case
+      rows={f"{Y - 1}-06": [row("TOI_PHAM", "NGHIEM_TRONG", ma="VV-01", on=datetime(Y - 1, 6, 3))],
+            JUN: [row("TOI_PHAM", "NGHIEM_TRONG", ma="VV-01", on=datetime(Y, 6, 12))]},
+      evidence=(Row("@", period=JUN),),
+      xfail="score/incidents.py merge(): rows with the same (ma_vu_viec, loai) are merged across evaluation years "
+            "and the merged case takes the earliest date, so the 2025 crime is filed under 2024 and KDC-4.b is DAT; "
+            "spec §5 attributes each row to the year of its own date"),
+    U("KDC-4.b", "rescued", rows=[row("TOI_PHAM", "NGHIEM_TRONG", rescue=("x", "có", CO))], expect=DAT),
     U("KDC-4.b", "bkk", rows=[row("TOI_PHAM", "NGHIEM_TRONG", bkk=CO, mo_ta="Lũ quét cuốn trôi")], expect=DAT),
     U("KDC-4.b", "it-nghiem-trong", rows=[row("TOI_PHAM", "IT_NGHIEM_TRONG")], expect=DAT),
     U("KDC-4.c.1", "", rows=[row("TU_DIEM_PHUC_TAP")]),
     U("KDC-4.c.2", "", rows=[row("NGUOI_MAC_TNXH_MOI")]),
     U("KDC-4.c.3", "", {FEB: {"quan_ly_doi_tuong_hieu_qua": KHONG}}),
-    U("KDC-4.d.1", "", rows=[row("CHAY_NO", "NGHIEM_TRONG")]),
+    U("KDC-4.d.1", "", rows=[row(dropdown("CHAY_NO"), "Nghiêm trọng")]),
     U("KDC-4.d.1", "rescue-khong-mien", rows=[row("CHAY_NO", "NGHIEM_TRONG", rescue=(CO, CO, CO))]),
     U("KDC-4.d.1", "khong-nghiem-trong", rows=[row("CHAY_NO", "KHONG_NGHIEM_TRONG")], expect=DAT),
-    U("KDC-4.d.1", "bkk", rows=[row("CHAY_NO", "NGHIEM_TRONG", bkk=CO, mo_ta="Sét đánh")], expect=DAT),
+    U("KDC-4.d.1", "bkk", rows=[row("CHAY_NO", "NGHIEM_TRONG - Nghiêm trọng", bkk="x", mo_ta="Sét đánh")],
+      expect=DAT),
+    U("KDC-4.d.1", "dot-nha", rows=[row("TOI_PHAM", "NGHIEM_TRONG", ma="VV-07"),
+                                    row("CHAY_NO", "NGHIEM_TRONG", ma="VV-07")], also={"KDC-4.b"},
+      evidence=(Row("@", 2),)),
     U("KDC-4.d.2", "", rows=[row("TAI_NAN_LD_CHET_NGUOI")]),
+    U("KDC-4.d.2", "bkk", rows=[row("TAI_NAN_LD_CHET_NGUOI", bkk=CO, mo_ta="Động đất")], expect=DAT),
     U("KDC-4.d.3", "", rows=[row("SU_CO", "NGHIEM_TRONG")]),
     U("KDC-5.1", "", {NOV: {"xep_loai_luc_luong": "KHONG_HOAN_THANH"}}),
+    U("KDC-5.1", "thang-10", {NOV: {"xep_loai_luc_luong": None}, f"{Y}-10": {"xep_loai_luc_luong": "HOAN_THANH_TOT"}},
+      expect=DAT),
+    U("KDC-5.1", "thang-12-qua-muon", {NOV: {"xep_loai_luc_luong": None},
+                                       f"{Y}-12": {"xep_loai_luc_luong": "HOAN_THANH"}}, expect=THIEU_DU_LIEU),
     U("KDC-5.2", "khien-trach", rows=[row("KY_LUAT_LUC_LUONG", "KHIEN_TRACH")]),
     # ---- CQDN (Điều 6) ------------------------------------------------------------------------------------------
     U("CQDN-1.1", "31-12", {FEB: {"ngay_nghi_quyet": DEC}}),
@@ -237,6 +271,7 @@ UNIT_CASES = [
     U("CQDN-1.5", "", {FEB: {"so_nguoi_quan_triet": 249}}),
     U("CQDN-1.6", "", {FEB: {"so_mo_hinh_hieu_qua": 0}}),
     U("CQDN-2", "", {JUN: {"trien_khai_day_du": KHONG}}),
+    U("CQDN-2", "thang-11-la-nam-sau", {NOV: {"trien_khai_day_du": KHONG}}, expect=DAT),   # 30/11 is in CQDN 2026
     U("CQDN-3.a", "", rows=[row("TON_GIAO_TRAI_PHEP")]),
     U("CQDN-3.b", "", rows=[row("LOI_DUNG_TON_GIAO")]),
     U("CQDN-3.c", "", rows=[row("KICH_DONG_KHIEU_KIEN")]),
@@ -253,7 +288,8 @@ UNIT_CASES = [
     U("CQDN-3.g.2", "", rows=[row("TAI_NAN_LD_CHET_NGUOI")]),
     U("CQDN-3.g.3", "", rows=[row("SU_CO", "NGHIEM_TRONG")]),
     U("CQDN-3.g.4", "", rows=[row("VI_PHAM_MOI_TRUONG_VSTP", "NGHIEM_TRONG")]),
-    U("CQDN-3.g.4", "bkk", rows=[row("VI_PHAM_MOI_TRUONG_VSTP", "NGHIEM_TRONG", bkk=CO, mo_ta="Vỡ đê")], expect=DAT),
+    U("CQDN-3.g.4", "bkk", rows=[row("VI_PHAM_MOI_TRUONG_VSTP", "NGHIEM_TRONG", bkk=CO, mo_ta="Vỡ đê")],
+      expect=DAT),
     U("CQDN-3.h", "phat-antt", rows=[row("NLD_VI_PHAM_ANTT")]),
     U("CQDN-3.h", "bkk-khong-mien", rows=[row("NLD_VI_PHAM_ANTT", bkk=CO, mo_ta="Ngoài giờ làm việc")]),
     U("CQDN-3.h", "te-nan-canh-cao", rows=[row("NLD_TE_NAN_XA_HOI", "CANH_CAO")]),
@@ -265,7 +301,9 @@ UNIT_CASES = [
       side={"CQDN-5.1": KHONG_AP_DUNG}),
     U("CQDN-4.1", "ket-qua-nam-truoc", {f"{Y - 1}-12": {"xep_loai_luc_luong_bao_ve": "HOAN_THANH_TOT"},
                                         NOV: {"xep_loai_luc_luong_bao_ve": None}}, expect=THIEU_DU_LIEU),
-    U("CQDN-4.2", "canh-cao", rows=[row("KY_LUAT_LUC_LUONG", "CANH_CAO")], also={"CQDN-5.2"}),
+    U("CQDN-4.1", "thang-12", {NOV: {"xep_loai_luc_luong_bao_ve": None},
+                               f"{Y}-12": {"xep_loai_luc_luong_bao_ve": "HOAN_THANH_XUAT_SAC"}}, expect=DAT),
+    U("CQDN-4.2", "canh-cao", rows=[row(dropdown("KY_LUAT_LUC_LUONG"), "Cảnh cáo")], also={"CQDN-5.2"}),
     U("CQDN-4.2", "khien-trach", rows=[row("KY_LUAT_LUC_LUONG", "KHIEN_TRACH")], expect=DAT),
     U("CQDN-5.1", "6-10", {NOV: {"so_dau_moi_dat": 6}}),
     U("CQDN-5.1", "7-10", {NOV: {"so_dau_moi_dat": 7}}, expect=DAT),
@@ -288,6 +326,8 @@ UNIT_CASES = [
     U("CSGD-3:CQDN-3.dd", "nguoi-hoc", rows=[row("NGUOI_HOC_DAY_PHAM_TOI", "DAC_BIET_NGHIEM_TRONG")],
       also={"CSGD-4.2"}),
     U("CSGD-3:CQDN-3.dd", "rescued", rows=[row("TOI_PHAM", "NGHIEM_TRONG", rescue=(CO, CO, CO))], expect=DAT),
+    U("CSGD-3:CQDN-3.dd", "nguoi-hoc-rescued",     # the rescue clears 3.dd, never CSGD-4.2 (no exception there)
+      rows=[row("NGUOI_HOC_DAY_PHAM_TOI", "NGHIEM_TRONG", rescue=(CO, CO, CO))], expect=DAT, also={"CSGD-4.2"}),
     U("CSGD-3:CQDN-3.dd", "it-nghiem-trong", rows=[row("TOI_PHAM", "IT_NGHIEM_TRONG")], expect=DAT),
     U("CSGD-3:CQDN-3.e", "", rows=[row("LO_BI_MAT")]),
     U("CSGD-3:CQDN-3.g.1", "", rows=[row("CHAY_NO", "NGHIEM_TRONG")]),
@@ -295,7 +335,7 @@ UNIT_CASES = [
     U("CSGD-3:CQDN-3.g.2", "", rows=[row("TAI_NAN_LD_CHET_NGUOI")]),
     U("CSGD-3:CQDN-3.g.3", "", rows=[row("SU_CO", "NGHIEM_TRONG")]),
     U("CSGD-3:CQDN-3.g.4", "", rows=[row("VI_PHAM_MOI_TRUONG_VSTP", "NGHIEM_TRONG")]),
-    U("CSGD-4.1", "", rows=[row("BAO_LUC_HOC_DUONG")]),
+    U("CSGD-4.1", "", rows=[row(dropdown("BAO_LUC_HOC_DUONG"))]),
     U("CSGD-4.1", "bkk-khong-mien", rows=[row("BAO_LUC_HOC_DUONG", bkk=CO, mo_ta="Ngoài trường")]),
     U("CSGD-4.2", "pham-toi", rows=[row("NGUOI_HOC_DAY_PHAM_TOI", "IT_NGHIEM_TRONG")]),
     U("CSGD-4.2", "te-nan-canh-cao", rows=[row("NGUOI_HOC_DAY_TE_NAN", "CANH_CAO")]),
@@ -325,7 +365,7 @@ XA_CASES = [
     X("XA-2:KDC-3.g", "doanh-nghiep", rows={"DN-MAY": [row("KICH_DONG_KHIEU_KIEN")]}),
     X("XA-2:KDC-4.a", "te-nan-xom", rows={"XOM01": [row("TE_NAN_XA_HOI")]}),
     X("XA-2:KDC-4.a", "dinh-cong-doanh-nghiep",
-      rows={"DN-MAY": [row("DINH_CONG", ma=f"DC-{i}", on=datetime(Y, 6, 10 + i)) for i in range(3)]}),
+      rows={"DN-MAY": [row("DINH_CONG", ma=f"DC-{i}", on=datetime(Y, 2, 10 + i)) for i in range(3)]}),
     X("XA-2:KDC-4.a", "trung-ma-vu-viec",      # 3 rows, 2 distinct crimes: not above the commune's 2 of 2024
       rows={"XOM01": [row("TOI_PHAM", "IT_NGHIEM_TRONG", ma="VV-1")],
             "XOM02": [row("TOI_PHAM", "IT_NGHIEM_TRONG", ma="VV-2")],
@@ -341,11 +381,12 @@ XA_CASES = [
     X("XA-2:KDC-4.c.1", "xom", rows={"XOM01": [row("TU_DIEM_PHUC_TAP")]}),
     X("XA-2:KDC-4.c.2", "xom", rows={"XOM02": [row("NGUOI_MAC_TNXH_MOI")]}),
     X("XA-2:KDC-4.c.3", "", {COMMUNE: {FEB: {"quan_ly_doi_tuong_hieu_qua": KHONG}}}),
-    X("XA-2:KDC-4.d.1", "doanh-nghiep", rows={"DN-MAY": [row("CHAY_NO", "NGHIEM_TRONG")]}),
+    X("XA-2:KDC-4.d.1", "doanh-nghiep", rows={"DN-MAY": [row(dropdown("CHAY_NO"), "NGHIEM_TRONG - Nghiêm trọng")]}),
     X("XA-2:KDC-4.d.1", "bkk", rows={"DN-MAY": [row("CHAY_NO", "NGHIEM_TRONG", bkk=CO, mo_ta="Sét đánh")]},
       expect=DAT),
     X("XA-2:KDC-4.d.2", "doanh-nghiep", rows={"DN-MAY": [row("TAI_NAN_LD_CHET_NGUOI")]}),
     X("XA-2:KDC-4.d.3", "xom", rows={"XOM01": [row("SU_CO", "NGHIEM_TRONG")]}),
+    X("XA-2:KDC-4.d.3", "duong-lien-xa", rows={COMMUNE: [row("SU_CO", "NGHIEM_TRONG", mo_ta="Sập cầu")]}),
     X("XA-3.1", "", {COMMUNE: {FEB: {"cong_an_nam_chac_tinh_hinh": KHONG}}}),
     X("XA-3.2", "cong-an-xa", rows={COMMUNE: [row("KY_LUAT_LUC_LUONG", "KHIEN_TRACH")]}),
     X("XA-3.2", "chi-so-cua-xom", rows={"XOM01": [row("KY_LUAT_LUC_LUONG", "NANG_HON")]}, expect=DAT),
@@ -389,8 +430,9 @@ def toml(units: dict[str, tuple[str, str]], recognition=None, registry=None) -> 
     def counts(header: str, values: dict) -> list[str]:
         return [header, *(f"{k} = {v}" for k, v in values.items())]
 
-    lines = ["[commune]", f'code = "{COMMUNE}"', 'name = "xã Phú Đình"', 'forward_to = "Ban Chỉ đạo 138 tỉnh"',
-             "deadline_day = 5", *counts(f"[commune.baselines.{Y - 1}]", COMMUNE_BASELINE)]
+    lines = ["[commune]", f'code = "{COMMUNE}"', 'name = "xã Phú Đình"',
+             'forward_to = "Ban Chỉ đạo 138 tỉnh"', "deadline_day = 5",
+             *counts(f"[commune.baselines.{Y - 1}]", COMMUNE_BASELINE)]
     for code, (name, unit_type) in units.items():
         lines += ["", "[[units]]", f'code = "{code}"', f'name = "{name}"', f'type = "{unit_type}"']
         if registry and code in registry:
@@ -404,11 +446,12 @@ def toml(units: dict[str, tuple[str, str]], recognition=None, registry=None) -> 
 
 
 def year_files(code: str, unit_type: str, edits: dict | None = None, rows: dict | None = None,
-               fixes: dict | None = None) -> list[File]:
-    """A unit's clean year with a case's edits, register rows and corrected re-submissions."""
+               fixes: dict | None = None, year_end: str = NOV) -> list[File]:
+    """A unit's clean year with a case's edits, register rows and corrected re-submissions; the year-end results
+    come in the `year_end` month's file."""
     content: dict[str, list] = {FEB: [dict(CLEAN[unit_type]), ()]}
     if unit_type in YEAR_END:
-        content[NOV] = [dict(YEAR_END[unit_type]), ()]
+        content.setdefault(year_end, [{}, ()])[0].update(YEAR_END[unit_type])
     for period, values in (edits or {}).items():
         content.setdefault(period, [{}, ()])[0].update(values)
     for period, month_rows in (rows or {}).items():
@@ -487,7 +530,12 @@ def build(root: Path, factory: Factory, config: str, files: list[File]):
         bad = [(o.display, o.decision, [(p.code, p.location.field, p.location.row) for p in o.problems])
                for o in result.outcomes if o.decision != "accepted" or any(p.is_error for p in o.problems)]
         assert not bad, bad
-    outcome = api.write_report(ws, year=Y, today=TODAY)
+    return ws, report(ws, year=Y)
+
+
+def report(ws, **when) -> dict:
+    """Score through `api.write_report` (which writes the workbook too): unit code -> UnitResult."""
+    outcome = api.write_report(ws, today=TODAY, **when)
     assert outcome.path.is_file()
     return {u.unit.code: u for u in [*outcome.score.units, outcome.score.commune]}
 
@@ -502,12 +550,18 @@ def commune_files(case: Case | None = None) -> list[File]:
 
 
 def shared_units() -> tuple[dict, list[File]]:
-    """The shared workspace: one unit per KDC, CQDN or CSGD case, with its clean year and the case's mutation."""
+    """The shared workspace: one unit per KDC, CQDN or CSGD case, with its clean year and the case's mutation.
+
+    To halve the files written, a unit whose case does not touch a year-end result reports those results in its
+    February file (a month of its year: spec §5 counts them too); the year-end cases keep the November file.
+    """
     units, files = {}, []
     for case in UNIT_CASES:
         assert case.code not in units, f"two cases map to unit code {case.code}"
         units[case.code] = (f"Đơn vị thử {case.id}", case.unit_type)
-        files += year_files(case.code, case.unit_type, case.edits.get("@"), case.rows.get("@"), case.fixes.get("@"))
+        edits = case.edits.get("@", {})
+        year_end = NOV if any(f in YEAR_END.get(case.unit_type, {}) for v in edits.values() for f in v) else FEB
+        files += year_files(case.code, case.unit_type, edits, case.rows.get("@"), case.fixes.get("@"), year_end)
     return units, files
 
 
@@ -541,14 +595,14 @@ def names(factory):
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory, factory):
     """The clean year: the commune and its four units, every file passing."""
-    return build(tmp_path_factory.mktemp("clean") / "ws", factory, toml(POPULATION), commune_files())
+    return build(tmp_path_factory.mktemp("clean") / "ws", factory, toml(POPULATION), commune_files())[1]
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory, factory):
     """One workspace holding one unit per KDC, CQDN or CSGD case: its clean year plus the case's mutation."""
     units, files = shared_units()
-    return build(tmp_path_factory.mktemp("shared") / "ws", factory, toml(units), files)
+    return build(tmp_path_factory.mktemp("shared") / "ws", factory, toml(units), files)[1]
 
 
 # --- checks -------------------------------------------------------------------------------------------------------
@@ -648,5 +702,35 @@ def test_unit_case(shared, names, case):
 
 @pytest.mark.parametrize("case", params(XA_CASES))
 def test_commune_case(tmp_path, factory, names, case):
-    units = build(tmp_path / "ws", factory, toml(POPULATION, case.recognition, case.registry), commune_files(case))
+    _, units = build(tmp_path / "ws", factory, toml(POPULATION, case.recognition, case.registry),
+                     commune_files(case))
     check(case, units[COMMUNE], names)
+
+
+def test_quy_i_deadline_in_monthly_runs(tmp_path, factory):
+    """Decisions §12.3, §12.24 through monthly runs: a plan of UBND xã dated 01/04 and a xóm registering on 01/04
+    are "chưa đến hạn" in the March run and fail from the April run on; the final evaluation agrees."""
+    late = {COMMUNE: {FEB: {"ngay_ke_hoach_ubnd": None}, APR: {"ngay_ke_hoach_ubnd": APR_DAY}},
+            "XOM02": {FEB: {"ngay_dang_ky_phan_dau": None}, APR: {"ngay_dang_ky_phan_dau": APR_DAY}}}
+    ws, final = build(tmp_path / "ws", factory, toml(POPULATION), commune_files(X("XA-1.2", "", late)))
+    march, april = report(ws, period=MAR)[COMMUNE].results, report(ws, period=APR)[COMMUNE].results
+    assert [(r["XA-1.2"].code, r["XA-4.1"].code) for r in (march, april, final[COMMUNE].results)] == [
+        ("CHUA_DEN_HAN", "CHUA_DEN_HAN"), (KHONG_DAT, KHONG_DAT), (KHONG_DAT, KHONG_DAT)]
+    assert f"31/03/{Y}" in march["XA-1.2"].reason and "XOM02" in april["XA-4.1"].reason
+    # Mid-year (spec §6): nothing failed yet is DANG_DAT, year-end results are not due, XA-4.2 is a projection.
+    june = report(ws, period=JUN)
+    assert (june["XOM01"].verdict_code, june["XOM01"].results["KDC-5.1"].code) == ("DANG_DAT", "CHUA_DEN_HAN")
+    assert (june["DN-MAY"].verdict_code, june["DN-MAY"].results["CQDN-5.1"].code) == ("DANG_DAT", "CHUA_DEN_HAN")
+    xa_4_2 = june[COMMUNE].results["XA-4.2"]
+    assert (xa_4_2.code, xa_4_2.projected) == ("CHUA_DEN_HAN", True) and "3/4" in xa_4_2.reason   # XOM02 failed
+
+
+def test_cqdn_3h_reading_b(tmp_path, factory):
+    """Decision §12.9: with `[options] cqdn_3h_reading = "B"` in antt.toml an ANTT fine fails CQDN-3.h only with
+    discipline from cảnh cáo (reading A, the default, fails on any fine: see the table)."""
+    units = {"DN-KHIEN-TRACH": ("Công ty Khiển Trách", "CQDN"), "DN-CANH-CAO": ("Công ty Cảnh Cáo", "CQDN")}
+    files = [*year_files("DN-KHIEN-TRACH", "CQDN", rows={FEB: [row("NLD_VI_PHAM_ANTT", "KHIEN_TRACH")]}),
+             *year_files("DN-CANH-CAO", "CQDN", rows={FEB: [row("NLD_VI_PHAM_ANTT", "CANH_CAO")]})]
+    _, results = build(tmp_path / "ws", factory, toml(units) + '\n[options]\ncqdn_3h_reading = "B"\n', files)
+    assert results["DN-KHIEN-TRACH"].failed_criteria == []
+    assert results["DN-CANH-CAO"].failed_criteria == ["CQDN-3.h"]

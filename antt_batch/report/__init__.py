@@ -6,14 +6,15 @@ Tổng hợp, KDC, CQDN, CSGD, Xã, Tiêu chí không đạt, Tiến độ nộp
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from antt_batch.model import KHONG_DAT, ReportInput
+from antt_batch.model import KHONG_DAT, NGOAI_PHAM_VI, ReportInput
 from antt_batch.report.book import WriteResult, write_workbook
 from antt_batch.report.data import META_COLUMNS, data_header, data_rows, data_sha256
 from antt_batch.report.sheets import (Column, data_sheet, list_sheet, manifest_sheet, matrix_sheet, month_label,
                                       progress_sheet, summary_sheet)
-from antt_batch.report.summary import commune_summary, period_label
+from antt_batch.report.summary import all_problems, commune_summary, period_label
 
 __all__ = ["WriteResult", "write_report"]
 
@@ -21,17 +22,20 @@ MATRICES = (("KDC", "KDC", "KẾT QUẢ TỪNG TIÊU CHÍ — KHU DÂN CƯ"),
             ("CQDN", "CQDN", "KẾT QUẢ TỪNG TIÊU CHÍ — CƠ QUAN, DOANH NGHIỆP"),
             ("CSGD", "CSGD", "KẾT QUẢ TỪNG TIÊU CHÍ — CƠ SỞ GIÁO DỤC"),
             ("XA", "Xã", "KẾT QUẢ TỪNG TIÊU CHÍ — XÃ"))
-FAILED_COLUMNS = [Column("Mã đơn vị", 12), Column("Tên đơn vị", 22), Column("Trực thuộc", 11),
-                  Column("Mã tiêu chí", 13), Column("Nội dung tiêu chí", 45), Column("Căn cứ", 24),
-                  Column("Lý do", 34), Column("Tệp", 22), Column("Trang tính", 11), Column("Ô", 7, "center"),
-                  Column("Tháng", 9, "center"), Column("Dòng", 7, "center")]
-PROBLEM_COLUMNS = [Column("Mã lỗi", 18), Column("Mức độ", 10, "severity"), Column("Tệp", 28),
-                   Column("Trang tính", 12), Column("Ô", 8, "center"), Column("Trường", 18),
-                   Column("Dòng", 7, "int"), Column("Nội dung", 50), Column("Cách sửa", 45)]
-LEDGER_COLUMNS = [Column("Tệp", 30), Column("SHA-256", 20), Column("Người gửi", 24),
+# One row per piece of evidence: continuation rows repeat the unit and criterion codes (for filtering) only.
+FAILED_COLUMNS = [Column("Mã đơn vị", 14), Column("Tên đơn vị", 20), Column("Trực thuộc", 10),
+                  Column("Mã tiêu chí", 19), Column("Nội dung tiêu chí", 40), Column("Căn cứ", 22),
+                  Column("Lý do", 34), Column("Tệp", 26), Column("Trang tính", 10), Column("Ô", 6, "center"),
+                  Column("Tháng", 9, "center"), Column("Dòng", 6, "center")]
+PROBLEM_COLUMNS = [Column("Mã lỗi", 20), Column("Mức độ", 10, "severity"), Column("Tệp", 28),
+                   Column("Trang tính", 11), Column("Ô", 7, "center"), Column("Trường", 24),
+                   Column("Dòng", 7, "int"), Column("Nội dung", 50), Column("Cách sửa", 42)]
+LEDGER_COLUMNS = [Column("Tệp", 34), Column("SHA-256", 16), Column("Người gửi", 26),
                   Column("Thời điểm nhận", 16, "datetime"), Column("Quyết định", 13, "decision"),
-                  Column("Đơn vị", 12), Column("Kỳ báo cáo", 10, "center"), Column("Số lỗi", 8, "int"),
-                  Column("Số cảnh báo", 9, "int"), Column("Trường thay đổi", 30)]
+                  Column("Đơn vị", 14), Column("Kỳ báo cáo", 10, "center"), Column("Số lỗi", 7, "int"),
+                  Column("Số cảnh báo", 9, "int"), Column("Trường thay đổi", 34)]
+SHA_SHOWN = 12
+ANNUAL_LEDGER_NOTE = "Xem nhật ký trong các báo cáo tháng."
 
 
 def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
@@ -48,50 +52,70 @@ def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
     caption = summary.caption
     results = [inp.score.commune, *inp.score.units]
     units = [(r.unit.code, r.unit.name) for r in results]
+    unit_types = {r.unit.code: r.unit.type for r in results}
+    notes = {r.unit.code: unit_note(r) for r in results}
+    annual = len(inp.period) == 4
 
     def build(workbook, st):
         summary_sheet(workbook, st, summary)
         for unit_type, name, title in MATRICES:
-            matrix_sheet(workbook, st, name, unit_type, header, rows, catalog, title, caption, with_parent=False)
+            matrix_sheet(workbook, st, name, unit_type, header, rows, catalog, title, caption, with_parent=False,
+                         notes=notes)
         list_sheet(workbook, st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", caption, FAILED_COLUMNS,
                    failed_rows(inp, catalog), caption)
-        progress_sheet(workbook, st, units, inp.months, inp.progress, caption)
+        progress_sheet(workbook, st, units, inp.months, inp.progress, caption,
+                       out_of_scope=[r.unit.code for r in results if r.unit.in_scope is False])
         columns, incidents = incident_table(inp, catalog)
         list_sheet(workbook, st, "Vụ việc", "VỤ VIỆC TRONG NĂM ĐÁNH GIÁ", caption, columns, incidents, caption)
+        unit_types.update({e.file: unit_types.get(e.unit_code, "") for e in inp.ledger if e.unit_code})
         list_sheet(workbook, st, "Lỗi dữ liệu", "LỖI DỮ LIỆU", caption, PROBLEM_COLUMNS,
-                   problem_rows(all_problems(inp)), caption)
+                   problem_rows(all_problems(inp), catalog, unit_types), caption)
         list_sheet(workbook, st, "Nhật ký", "NHẬT KÝ TIẾP NHẬN TỆP", caption, LEDGER_COLUMNS,
-                   ledger_rows(inp.ledger), caption)
-        data_sheet(workbook, st, header, rows)
-        manifest_sheet(workbook, st, manifest)
+                   ledger_rows(inp.ledger, catalog, unit_types), caption,
+                   ANNUAL_LEDGER_NOTE if annual else "Không có nội dung.", table_when_empty=not annual)
+        data_sheet(workbook, st, header, rows, caption)
+        manifest_sheet(workbook, st, manifest, caption)
 
     title = f"Báo cáo ANTT {inp.commune_name} {period_label(inp.period).lower()}"
     return write_workbook(path, build, created=inp.generated_at, title=title)
 
 
-def all_problems(inp: ReportInput) -> list:
-    """The period's file problems, then the scoring warnings not already among them."""
-    scoring = [w for r in (inp.score.commune, *inp.score.units) for w in r.warnings]
-    return list(dict.fromkeys([*inp.problems, *scoring]))
+def unit_note(result) -> str:
+    """`Ghi chú` of a unit's matrix row: why it is out of scope or its scope is unknown, else what keeps it from
+    passing (failed criteria, missing data, criteria not yet due)."""
+    if result.in_scope is not True or result.verdict_code == NGOAI_PHAM_VI:
+        return result.scope_reason or ("Ngoài phạm vi" if result.verdict_code == NGOAI_PHAM_VI else "")
+    by_code: dict[str, list[str]] = {}
+    for cid, outcome in result.results.items():
+        by_code.setdefault(outcome.code, []).append(cid)
+    parts = [f"{label}: {', '.join(by_code[code])}" for code, label in
+             (("KHONG_DAT", "Không đạt"), ("THIEU_DU_LIEU", "Thiếu dữ liệu"), ("CHUA_DEN_HAN", "Chưa đến hạn"))
+             if by_code.get(code)]
+    return "; ".join(parts)
+
+
+def without_citation(reason: str | None, citation: str) -> str | None:
+    """A reason without its trailing " — <citation>" when that is the criterion's own citation (shown beside it)."""
+    if reason and citation and reason.endswith(f" — {citation}"):
+        return reason[:-len(f" — {citation}")].rstrip() or None
+    return reason or None
 
 
 def failed_rows(inp: ReportInput, catalog):
-    """One row per KHONG_DAT leaf; several pieces of evidence share the row, one line each."""
+    """One row per piece of evidence of each KHONG_DAT leaf; the first carries the wording, citation and reason,
+    the next ones only the unit and criterion codes, so file, sheet, cell, month and row line up across."""
     for parent, result in [("", inp.score.commune)] + [(inp.commune_code, u) for u in inp.score.units]:
         for cid, outcome in result.results.items():
             if outcome.code != KHONG_DAT:
                 continue
             criterion = catalog.criteria.get(cid)
-            ev = outcome.evidence
-            yield [result.unit.code, result.unit.name, parent or None, cid, getattr(criterion, "text", ""),
-                   getattr(criterion, "citation", ""), outcome.reason or None, _lines(e.file for e in ev),
-                   _lines(e.sheet for e in ev), _lines(e.cell for e in ev), _lines(month_label(e.month) for e in ev),
-                   _lines(e.row for e in ev)]
-
-
-def _lines(values) -> str | None:
-    """Several evidence values in one cell, one per line (blank when there is none)."""
-    return "\n".join("" if v is None else str(v) for v in values) or None
+            citation = getattr(criterion, "citation", "")
+            first = [result.unit.code, result.unit.name, parent or None, cid, getattr(criterion, "text", ""),
+                     citation, without_citation(outcome.reason, citation)]
+            for index, e in enumerate(outcome.evidence or (None,)):
+                lead = first if index == 0 else [result.unit.code, None, parent or None, cid, None, None, None]
+                yield lead + ([None] * 5 if e is None else
+                              [e.file, e.sheet or None, e.cell or None, month_label(e.month) or None, e.row])
 
 
 def _yes_no(value: bool | None) -> str | None:
@@ -114,12 +138,12 @@ def code_label(catalog, code: str | None) -> str | None:
 
 def incident_table(inp: ReportInput, catalog):
     """Columns and rows of `Vụ việc`; `mo_ta` is left out entirely when descriptions are redacted."""
-    columns = [Column("Mã đơn vị", 12), Column("Tên đơn vị", 20), Column("Ngày", 11, "date"),
-               Column("Loại vụ việc", 30), Column("Mức độ", 14), Column("Bất khả kháng", 9, "center"),
+    columns = [Column("Mã đơn vị", 14), Column("Tên đơn vị", 20), Column("Ngày", 11, "date"),
+               Column("Loại vụ việc", 28), Column("Mức độ", 14), Column("Bất khả kháng", 9, "center"),
                Column("Kịp thời phát hiện", 9, "center"), Column("Giảm thiểu hậu quả", 9, "center"),
-               Column("Báo cáo ngay", 9, "center"), Column("Mã vụ việc", 12)]
+               Column("Báo cáo ngay", 9, "center"), Column("Mã vụ việc", 13)]
     columns += [] if inp.redact_descriptions else [Column("Mô tả", 36)]
-    columns += [Column("Tiêu chí bị ảnh hưởng", 22), Column("Tệp", 22), Column("Dòng", 7, "int")]
+    columns += [Column("Tiêu chí bị ảnh hưởng", 22), Column("Tệp", 26), Column("Dòng", 6, "int")]
     names = {r.unit.code: r.unit.name for r in (inp.score.commune, *inp.score.units)}
     rows = []
     for i in sorted(inp.incidents, key=lambda i: (i.ngay, i.unit_code, i.evidence.file, i.evidence.row or 0)):
@@ -132,13 +156,42 @@ def incident_table(inp: ReportInput, catalog):
     return columns, rows
 
 
-def problem_rows(problems):
+def field_label(catalog, field_id: str | None, unit_type: str = "") -> str | None:
+    """The Vietnamese label of a catalog or register field (worded for the unit type when known), else the ID."""
+    if not field_id or catalog is None:
+        return field_id or None
+    field = getattr(catalog, "fields", {}).get(field_id)
+    if field is not None:
+        return field.label_for(unit_type) if unit_type else field.label
+    from antt_batch.layout import REGISTER_COLUMNS
+    return next((head for fid, head, _ in REGISTER_COLUMNS if fid == field_id), field_id)
+
+
+_FILE_UNIT = re.compile(r"^(?P<code>.+)_\d{4}-\d{2}(?:\.[A-Za-z]+)?$")
+
+
+def _file_type(file: str, unit_types: dict[str, str]) -> str:
+    """The unit type of a received file: from the ledger, else from its `<UNIT>_<YYYY-MM>.xlsx` name."""
+    if file in unit_types:
+        return unit_types[file]
+    match = _FILE_UNIT.match(file.rsplit("›", 1)[-1].strip())
+    return unit_types.get(match.group("code"), "") if match else ""
+
+
+def problem_rows(problems, catalog=None, unit_types: dict[str, str] | None = None):
+    types = unit_types or {}
     for p in problems:
         loc = p.location
-        yield [p.code, p.severity, loc.file, loc.sheet, loc.cell, loc.field, loc.row, p.message, p.hint]
+        label = field_label(catalog, loc.field, _file_type(loc.file, types))
+        yield [p.code, p.severity, loc.file, loc.sheet, loc.cell, label, loc.row, p.message, p.hint]
 
 
-def ledger_rows(entries):
+def ledger_rows(entries, catalog=None, unit_types: dict[str, str] | None = None):
+    """Ledger rows; the hash shortened to its first 12 hex digits (enough to tell files apart by eye)."""
+    types = unit_types or {}
     for e in entries:
-        yield [e.file, e.sha256, e.sender, e.received, e.decision, e.unit_code, month_label(e.period) or None,
-               e.errors, e.warnings, e.changed_fields]
+        short = f"{e.sha256[:SHA_SHOWN]}…" if len(e.sha256 or "") > SHA_SHOWN else e.sha256
+        fields = [f for f in (e.changed_fields or "").split(", ") if f]
+        changed = "\n".join(field_label(catalog, f, types.get(e.unit_code, "")) or f for f in fields)
+        yield [e.file, short, e.sender, e.received, e.decision, e.unit_code, month_label(e.period) or None,
+               e.errors, e.warnings, changed or None]

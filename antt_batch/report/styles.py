@@ -7,6 +7,7 @@ text beginning with "=" into a formula (spec §8) and a unit name like "=HYPERLI
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 
 from antt_batch.model import (CHUA_DAT, CHUA_DEN_HAN, DANG_DAT, DAT, KHONG_AP_DUNG, KHONG_DAT, NGOAI_PHAM_VI,
@@ -17,6 +18,9 @@ FONT = "Times New Roman"
 FONT_SIZE = 11
 DATE_FORMAT = "dd/mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
+# Vietnamese locale tag (LCID 0x042A): LibreOffice then shows the decimal comma of sentences ("79,2") whatever the
+# machine's locale; Excel keeps the system separator (a comma on a Vietnamese Windows). Cells stay numbers.
+PCT_FORMAT = "[$-42A]0.0"
 # remove_timezone: received times are aware datetimes in UTC+7; Excel shows them as that local wall time.
 WORKBOOK_OPTIONS = {"default_format_properties": {"font_name": FONT, "font_size": FONT_SIZE},
                     "default_date_format": DATE_FORMAT, "remove_timezone": True}
@@ -49,7 +53,7 @@ class Styles:
         self.date = self.get(**cell, align="center", num_format=DATE_FORMAT)
         self.datetime = self.get(**cell, align="center", num_format=DATETIME_FORMAT)
         self.int = self.get(**cell, num_format="0")
-        self.pct = self.get(**cell, num_format="0.0")
+        self.pct = self.get(**cell, num_format=PCT_FORMAT)
         self.header = self.get(**(cell | {"valign": "vcenter"}), bold=True, align="center", bg_color="#D9E1F2")
         self.title = self.get(bold=True, font_size=14, align="center", valign="vcenter", text_wrap=True)
         self.subtitle = self.get(italic=True, align="center", text_wrap=True)
@@ -73,12 +77,72 @@ class Styles:
         return self._cache[key]
 
 
-def line_count(value, width: float) -> int:
-    """Printed lines of a wrapped cell, so rows can be given their height: LibreOffice does not grow them itself."""
+LINE_PT = 15               # printed height of one line of 11 pt text
+DEFAULT_ROW_PT = 15
+# Widths of Times New Roman 11 characters in units of column width, fitted to where LibreOffice wraps real report
+# texts (a column of width w holds ~1.04 w of these; 1.02 w is used, to stay on the safe side). Capitals are wide,
+# so code-heavy cells ("KDC-4.c.1, KDC-4.c.2") wrap sooner than prose of the same length.
+_CHAR_UNITS = {"upper": 1.6, "digit": 1.0, "lower": 0.95, "punct": 0.55, "space": 0.65}
+
+
+def _char_units(ch: str) -> float:
+    if ch == " ":
+        return _CHAR_UNITS["space"]
+    base = unicodedata.normalize("NFD", ch)[0]
+    kind = "upper" if base.isupper() else "digit" if base.isdigit() else "lower" if base.isalpha() else "punct"
+    return _CHAR_UNITS[kind]
+
+
+def text_units(text: str, bold: bool = False) -> float:
+    """Printed width of a text in units of column width."""
+    return sum(_char_units(ch) for ch in text) * (1.07 if bold else 1.0)
+
+
+def line_count(value, width: float, bold: bool = False) -> int:
+    """Printed lines of a wrapped cell, so rows can be given their height: LibreOffice does not grow them itself.
+
+    Wraps word by word like the spreadsheet does (a word that does not fit moves to the next line, a word longer
+    than a line is broken), so short columns holding long words are not underestimated.
+    """
     if value is None or isinstance(value, (bool, int, float, date)):
         return 1
-    per_line = max(1, int(width * 1.15))
-    return sum(max(1, -(-len(part) // per_line)) for part in str(value).split("\n"))
+    room = max(1.0, width * 1.02 - 0.3)
+    space = text_units(" ", bold)
+    lines = 0
+    for paragraph in str(value).split("\n"):
+        count, used = 1, 0.0
+        for word in paragraph.split(" "):
+            size = text_units(word, bold)
+            if used and used + space + size <= room:
+                used += space + size
+                continue
+            if used:
+                count += 1
+            used = size
+            while used > room:
+                count += 1
+                used -= room
+        lines += count
+    return max(lines, 1)
+
+
+def column_px(width: float) -> int:
+    """Pixels of a column of this character width (Excel's rule, which xlsxwriter and LibreOffice follow)."""
+    return int(width * 7 + 5) if width >= 1 else int(width * 12 + 0.5)
+
+
+def page_height(widths, landscape: bool) -> float:
+    """Sheet points that fit on one printed A4 page when the sheet is scaled to one page wide (`print_setup`).
+
+    Kept 5% short of the computed room so that a slightly different scale (Excel vs LibreOffice fonts) never
+    brings a page break of its own before ours.
+    """
+    paper_w, paper_h = (842, 595) if landscape else (595, 842)
+    room_w = paper_w - (0.5 + 0.4) * 72
+    room_h = paper_h - (0.7 + 0.6) * 72
+    sheet_w = sum(column_px(w) for w in widths) * 0.75
+    scale = min(1.0, room_w / sheet_w) if sheet_w else 1.0
+    return room_h / scale * 0.95
 
 
 def write_text(ws, row: int, col: int, value, fmt=None) -> None:
@@ -109,7 +173,7 @@ def _header_text(text: str) -> str:
 
 
 def print_setup(ws, *, landscape: bool, repeat: tuple[int, int] | None, caption: str) -> None:
-    """A4, fit to one page wide, title rows repeated, caption and sheet name on top, 'Trang x/y' below."""
+    """A4, fit to one page wide, title rows repeated, caption (when any) and sheet name on top, 'Trang x/y' below."""
     ws.set_paper(9)
     if landscape:
         ws.set_landscape()
@@ -120,5 +184,5 @@ def print_setup(ws, *, landscape: bool, repeat: tuple[int, int] | None, caption:
     if repeat is not None:
         ws.repeat_rows(*repeat)
     font = f'&"{FONT},Italic"&9'
-    ws.set_header(f"&L{font}{_header_text(caption)}&R{font}&A")
+    ws.set_header((f"&L{font}{_header_text(caption)}" if caption else "") + f"&R{font}&A")
     ws.set_footer(f'&C&"{FONT},Regular"&9Trang &P/&N')
