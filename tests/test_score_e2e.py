@@ -9,17 +9,17 @@ A *clean year* for a unit is its February file (every status field passing, Quý
 (the year-end results, which may arrive in the month after the period ends — spec §5); the commune sends its
 February file. In the clean workspace every leaf of every type is DAT. A *case* is a clean year plus one
 mutation — field values in some month's file, incident rows in a month's register (February's, dated 12/02,
-unless the case says otherwise), a corrected re-submission, a unit that sends nothing — and names the one leaf
-it must move to the
-expected code. Every other leaf of the scored unit must stay DAT, except `also` (other leaves the same fact
-legally fails) and `side` (other codes it legally implies, e.g. N/A). KHONG_DAT cases also check the citation in
-the reason and the evidence: file name, sheet and cell (status field) or row (register).
+unless the case says otherwise), a corrected re-submission, a unit that sends nothing — and names the one leaf it
+must move to the expected code. Every other leaf of the scored unit must stay DAT, except `also` (other leaves the
+same fact legally fails) and `side` (other codes it legally implies, e.g. N/A). KHONG_DAT cases also check the
+citation in the reason and the evidence: file name, sheet and cell (status field) or row (register).
 
 KDC, CQDN and CSGD cases are units of one shared workspace (one unit per case: a unit's results depend only on
-its own files). XA cases need a commune each, so each builds a small workspace (the commune, two xóm, an
-enterprise and a school, all clean except what the case changes): XA-2 imports are fed by rows in a xóm's, the
-enterprise's or the school's register, XA-3.2 by the commune's own register, XA-4 by the units' registrations,
-their verdicts or the recorded `[recognition.2025]` decision.
+its own files; to keep the file fast, a case that does not touch a year-end result has them in its February
+file). XA cases need a commune each, so each builds a small workspace (the commune, two xóm, an enterprise and a
+school, all clean except what the case changes): XA-2 imports are fed by rows in a xóm's, the enterprise's or the
+school's register, XA-3.2 by the commune's own register, XA-4 by the units' registrations, their verdicts or the
+recorded `[recognition.2025]` decision.
 
 A case that shows a scoring or validation bug keeps asserting the legal behaviour and carries `xfail=<reason>`.
 """
@@ -234,10 +234,7 @@ UNIT_CASES = [
     U("KDC-4.b", "ma-vu-viec-nam-truoc",     # a new crime of 12/06/2025 reusing the number of a 2024 case
       rows={f"{Y - 1}-06": [row("TOI_PHAM", "NGHIEM_TRONG", ma="VV-01", on=datetime(Y - 1, 6, 3))],
             JUN: [row("TOI_PHAM", "NGHIEM_TRONG", ma="VV-01", on=datetime(Y, 6, 12))]},
-      evidence=(Row("@", period=JUN),),
-      xfail="score/incidents.py merge(): rows with the same (ma_vu_viec, loai) are merged across evaluation years "
-            "and the merged case takes the earliest date, so the 2025 crime is filed under 2024 and KDC-4.b is DAT; "
-            "spec §5 attributes each row to the year of its own date"),
+      evidence=(Row("@", period=JUN),)),
     U("KDC-4.b", "rescued", rows=[row("TOI_PHAM", "NGHIEM_TRONG", rescue=("x", "có", CO))], expect=DAT),
     U("KDC-4.b", "bkk", rows=[row("TOI_PHAM", "NGHIEM_TRONG", bkk=CO, mo_ta="Lũ quét cuốn trôi")], expect=DAT),
     U("KDC-4.b", "it-nghiem-trong", rows=[row("TOI_PHAM", "IT_NGHIEM_TRONG")], expect=DAT),

@@ -42,7 +42,8 @@ def _context(catalog, data: ScoringInput, unit: Unit, win: Window, options: dict
 
     def cases(register: str) -> list:
         if register not in merged:
-            merged[register] = inc.merge(catalog, inc.register_rows(data, unit, register))
+            merged[register] = inc.merge(catalog, inc.register_rows(data, unit, register),
+                                         catalog.unit_types[unit.type].year_of)
         return merged[register]
 
     prev = win.previous()

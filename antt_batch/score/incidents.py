@@ -72,11 +72,15 @@ def _merge(catalog, key: tuple, rows: list[Incident]) -> Case:
     )
 
 
-def merge(catalog, rows) -> list[Case]:
-    """Merge report rows into incidents, keeping the order of first report."""
+def merge(catalog, rows, year_of) -> list[Case]:
+    """Merge report rows into incidents, keeping the order of first report.
+
+    Rows merge only within one evaluation year (`year_of` of the scored unit type): a case number reused for a new
+    incident in a later year is a new incident, attributed by its own date (spec §5).
+    """
     groups: dict[tuple, list[Incident]] = {}
     for row in rows:
-        groups.setdefault(_report_key(row), []).append(row)
+        groups.setdefault((*_report_key(row), year_of(row.ngay)), []).append(row)
     return [_merge(catalog, key, group) for key, group in groups.items()]
 
 
