@@ -159,3 +159,11 @@ def test_households_ratio_needs_a_denominator(catalog):
     is nothing to compare — missing data, never a vacuous pass."""
     data = world(changes={"XOM01": {f"{Y}-10": {"so_ho_cu_tru": 0, "so_ho_dang_ky": 0}}})
     assert unit_result(score(catalog, data, year=Y), XOM.code).results["KDC-1.3"].code == "THIEU_DU_LIEU"
+
+
+def test_contradicting_values_from_different_months_are_not_a_pass(catalog):
+    """Blank means "unchanged", so June's 100 households can meet February's 120 registered: that is inconsistent
+    data (missing), never 120 %."""
+    data = world(changes={"XOM01": {f"{Y}-06": {"so_ho_cu_tru": 100, "so_ho_dang_ky": None}}})
+    result = unit_result(score(catalog, data, year=Y), XOM.code).results["KDC-1.3"]
+    assert result.code == "THIEU_DU_LIEU" and "không nhất quán" in result.reason

@@ -112,6 +112,9 @@ def ratio(ctx: Context, crit) -> Outcome:
         return ctx.missing(THIEU_DU_LIEU, "Chưa có " + ", ".join(ctx.label(f) for f in missing))
     if whole.value == 0:
         return Outcome(THIEU_DU_LIEU, f"{ctx.label(whole_id)} bằng 0", (whole.evidence,))
+    if part.value > whole.value:   # values from different months contradict each other (blank = unchanged)
+        return Outcome(THIEU_DU_LIEU, f"Số liệu không nhất quán: {ctx.label(part_id)} {part.value} lớn hơn "
+                       f"{ctx.label(whole_id)} {whole.value}", (part.evidence, whole.evidence))
     need = Fraction(crit.min_ratio)
     ok = _share_ok(part.value, whole.value, need)
     text = (f"{ctx.label(part_id)} {part.value}/{whole.value} ({_percent(part.value, whole.value)}), "
