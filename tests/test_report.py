@@ -207,20 +207,36 @@ def test_extra_criteria_follow_national_ones(catalog, tmp_path):
 
 # --- sheets ----------------------------------------------------------------------------------------------------
 
-def test_problem_sheet_columns_and_rows(report):
+def test_problem_sheet_columns_and_rows(catalog, report):
     rows = calamine_sheet(report, "Lỗi dữ liệu")
     assert rows[3][:9] == ["Mã lỗi", "Mức độ", "Tệp", "Trang tính", "Ô", "Trường", "Dòng", "Nội dung", "Cách sửa"]
-    assert rows[4][:6] == ["missing-value", "Lỗi", "+XOM01_2025-06.xlsx", "Báo cáo", "C7", "so_ho_cu_tru"]
+    # a catalog field is shown by its Vietnamese label, worded for the file's unit type (XOM01 is a KDC)
+    label = catalog.fields["so_ho_cu_tru"].label_for("KDC")
+    assert rows[4][:6] == ["missing-value", "Lỗi", "+XOM01_2025-06.xlsx", "Báo cáo", "C7", label]
     assert rows[5][:3] == ["duplicate-submission", "Cảnh báo", "@mail.eml › XOM02_2025-06.xlsx"]
 
 
 def test_failed_criteria_sheet_has_wording_citation_and_evidence(catalog, report):
     rows = calamine_sheet(report, "Tiêu chí không đạt")
     kdc = leaves(catalog, "KDC")[0]
-    row = next(r for r in rows if r[0] == "XOM02" and r[3] == kdc)
+    first = next(i for i, r in enumerate(rows) if r[0] == "XOM02" and r[3] == kdc)
+    row, more = rows[first], rows[first + 1]
     assert row[4] == catalog.criteria[kdc].text and row[5] == catalog.criteria[kdc].citation
-    assert row[6] == f"Lý do {kdc}" and row[7] == "XOM02_2025-04.xlsx\n=evil.xlsx"
-    assert row[9] == "C12\nB7" and row[10] == "04/2025\n05/2025" and row[11] == "\n7"
+    # one piece of evidence per row: file, sheet, cell, month and row line up; the next row repeats only codes
+    assert row[6] == f"Lý do {kdc}" and row[7:12] == ["XOM02_2025-04.xlsx", "Báo cáo", "C12", "04/2025", ""]
+    assert more[:7] == ["XOM02", "", "PHUDINH", kdc, "", "", ""]
+    assert more[7:12] == ["=evil.xlsx", "Vụ việc", "B7", "05/2025", 7]
+
+
+def test_failed_reason_drops_the_citation_shown_beside_it(catalog, tmp_path):
+    inp = make_input(catalog)
+    kdc = leaves(catalog, "KDC")[0]
+    citation = catalog.criteria[kdc].citation
+    unit = inp.score.units[1]
+    unit.results[kdc] = replace(unit.results[kdc], reason=f"Chưa có nghị quyết — {citation}")
+    path = write_report(inp, catalog, tmp_path / "r.xlsx").path
+    row = next(r for r in calamine_sheet(path, "Tiêu chí không đạt") if r[0] == "XOM02" and r[3] == kdc)
+    assert row[5] == citation and row[6] == "Chưa có nghị quyết"
 
 
 def test_progress_incidents_and_ledger(catalog, report, tmp_path):
@@ -230,6 +246,10 @@ def test_progress_incidents_and_ledger(catalog, report, tmp_path):
     detail = next(i for i, r in enumerate(progress) if r[0] == "Mã đơn vị" and i > 3)
     assert progress[detail][3:7] == ["Tình trạng", "Ngày nhận", "Số lần gửi lại", "Người gửi"]
     assert progress[detail + 1][4] == datetime(2025, 2, 3, 9, 30)   # shown dd/mm/yyyy
+    # the detail list starts a printed page of its own, and its header (not the grid's) repeats
+    assert f'<brk id="{detail - 1}"' in sheet_xml(report, "Tiến độ nộp")
+    workbook_xml = zip_text(report, r"xl/workbook\.xml")["xl/workbook.xml"]
+    assert f"'Tiến độ nộp'!${detail + 1}:${detail + 1}" in workbook_xml
     incidents = calamine_sheet(report, "Vụ việc")
     assert "Mô tả" in incidents[3]
     crime = next(r for r in incidents if r[0] == "XOM02")
@@ -239,8 +259,9 @@ def test_progress_incidents_and_ledger(catalog, report, tmp_path):
     text = [v for row in calamine_sheet(redacted.path, "Vụ việc") for v in row]
     assert "Mô tả" not in text and "Chập điện kho vải" not in text
     ledger = calamine_sheet(report, "Nhật ký")
-    assert ledger[4][:5] == ["=XOM01_2025-06.xlsx", "a" * 64, "xom1@example.vn", datetime(2025, 7, 3, 9, 0),
+    assert ledger[4][:5] == ["=XOM01_2025-06.xlsx", "a" * 12 + "…", "xom1@example.vn", datetime(2025, 7, 3, 9, 0),
                              "Chấp nhận"]
+    assert ledger[4][9] == f'{catalog.fields["so_ho_cu_tru"].label_for("KDC")}; {catalog.fields["ghi_chu"].label}'
 
 
 def test_summary_header_kpis_and_helper_tables(report):
@@ -257,13 +278,108 @@ def test_summary_header_kpis_and_helper_tables(report):
 
 def test_matrices_colour_codes_legend_and_comments(catalog, report):
     xml = sheet_xml(report, "KDC")
-    assert '<pane xSplit="2" ySplit="9"' in xml and "<autoFilter" in xml
+    assert '<pane xSplit="2" ySplit="10"' in xml and "<autoFilter" in xml
     rows = calamine_sheet(report, "KDC")
-    assert rows[2][1] == "Đ — Đạt" and rows[8][:5] == ["Mã đơn vị", "Tên đơn vị", "Kết quả", "Tỷ lệ đạt (%)", "KDC-1.1"]
-    assert rows[10][4] == "KĐ" and rows[8][4:] == leaves(catalog, "KDC")
+    assert rows[2][0] == "Chú giải:" and rows[3][:2] == ["Đ", "Đạt"] and rows[7][:2] == ["—", "Không áp dụng"]
+    kdc = leaves(catalog, "KDC")
+    assert rows[9][:5] == ["Mã đơn vị", "Tên đơn vị", "Kết quả", "Tỷ lệ đạt (%)", "KDC-1.1"]
+    assert rows[9][4:] == [*kdc, "Ghi chú"]
+    assert rows[11][4] == "KĐ" and rows[11][-1] == f"Không đạt: {kdc[0]}, {kdc[5]}"
     key = next(r for r in rows if r[0] == "KDC-4.b" and r[1])
     assert key[1] == f"{catalog.criteria['KDC-4.b'].text} ({catalog.criteria['KDC-4.b'].citation})"
-    assert calamine_sheet(report, "Xã")[8][4:] == leaves(catalog, "XA")
+    # group headings from the catalog, so prohibited cases read under "Không để xảy ra …"
+    heading = next(i for i, r in enumerate(rows) if r[0] == "KDC-3")
+    assert rows[heading][1].startswith(catalog.groups["KDC-3"].text) and rows[heading + 1][0] == "KDC-3.a"
+    xa = calamine_sheet(report, "Xã")
+    assert xa[9][4:] == [*leaves(catalog, "XA"), "Ghi chú"]
+    assert any(r[0] == "XA-2:KDC-3" and r[1] == catalog.groups["KDC-3"].text for r in xa)
+
+
+def test_matrix_out_of_scope_rows_and_notes(catalog, report):
+    rows = calamine_sheet(report, "CQDN")
+    enterprise = next(r for r in rows if r[0] == "DN-MAY")
+    assert enterprise[2] == "Ngoài phạm vi" and enterprise[4].startswith("Ngoài phạm vi")
+    assert "doanh nghiệp nhỏ" in enterprise[4]      # the unit's scope reason, in the band across its criteria
+    assert re.search(r'<mergeCell ref="E11:[A-Z]+11"/>', sheet_xml(report, "CQDN"))
+    school = next(r for r in calamine_sheet(report, "CSGD") if r[0] == "TRUONG-THCS")
+    assert school[-1] == "Chưa xác định được phạm vi áp dụng"   # unknown scope, no reason recorded
+
+
+def summary_kpis(path: Path) -> dict:
+    rows = calamine_sheet(path, "Tổng hợp")
+    start = next(i for i, r in enumerate(rows) if str(r[0]).endswith("CÁC CHỈ SỐ CHÍNH"))
+    kpis = {}
+    for r in rows[start + 1:]:
+        if r[0] == "":
+            break
+        kpis[r[0]] = r[1]
+    return kpis
+
+
+def test_summary_kpis_agree_with_the_sheets_they_summarise(catalog, tmp_path):
+    inp = make_input(catalog)
+    again = replace(inp.incidents[0], evidence=Evidence("XOM02_2025-06.xlsx", "Vụ việc", "A5", "2025-06", 5))
+    inp.incidents.append(again)                    # the same case (VV-01) reported again: still one case
+    inp.score.units[0].warnings.append(problem("scope-unknown", Location(field="XOM01"), value="XOM01",
+                                               detail="thiếu số liệu"))
+    path = write_report(inp, catalog, tmp_path / "r.xlsx").path
+    kpis = summary_kpis(path)
+    assert kpis["Số vụ việc trong năm đánh giá"] == 3
+    shown = calamine_sheet(path, "Lỗi dữ liệu")[4:]
+    assert kpis["Số lỗi dữ liệu"] + kpis["Số cảnh báo"] == len(shown)
+    assert kpis["Số cảnh báo"] == sum(1 for r in shown if r[1] == "Cảnh báo") == 2
+    # DN-MAY is out of scope in the registry (Unit.in_scope = False): not a reporting unit
+    assert kpis["Số đơn vị báo cáo (không kể xã)"] == len(inp.score.units) - 1
+
+
+def test_annual_summary_wording(catalog, tmp_path):
+    inp = make_input(catalog, period="2025", as_of=date(2025, 11, 15))
+    commune = inp.score.commune
+    commune.period_end = date(2025, 11, 15)
+    commune.results["XA-4.2"] = CriterionResult("XA-4.2", KHONG_DAT, "Dự kiến: 1/4 đơn vị đạt", projected=True)
+    inp = replace(inp, score=replace(inp.score, final=True), trend=[(m, 1, None) for m, _, _ in inp.trend],
+                  ledger=[])
+    path = write_report(inp, catalog, tmp_path / "r.xlsx").path
+    cells = [v for row in calamine_sheet(path, "Tổng hợp") for v in row if v != ""]
+    assert not any("Kết quả tạm tính" in str(c) for c in cells)
+    assert ("XA-4.2 tính theo kết quả dự kiến của các đơn vị: chưa có quyết định công nhận "
+            "(mục [recognition.2025] trong antt.toml).") in cells
+    assert "Đạt + Đang đạt (dự kiến)" not in cells and "Đạt (chính thức)" not in cells
+    assert "Đạt (theo kết quả đánh giá)" in cells
+    # no history of the previous year: no "Năm trước" column or series, a note instead
+    assert "Năm trước" not in cells and "Năm trước: chưa có dữ liệu năm trước." in cells
+    charts = zip_text(path, r"xl/charts/chart\d+\.xml")
+    line = next(xml for xml in charts.values() if "<c:lineChart>" in xml)
+    assert line.count("<c:ser>") == 1
+    # table and chart titles use the same words
+    for xml in charts.values():
+        title = "".join(re.findall(r"<a:t>(.*?)</a:t>", xml.split("</c:title>")[0]))
+        assert any(str(c).endswith(f". {title}") for c in cells), title
+    # an annual ledger is empty: a pointer to the monthly reports instead of an empty table
+    assert calamine_sheet(path, "Nhật ký")[3][0] == "Xem nhật ký trong các báo cáo tháng."
+
+
+def test_summary_breaks_before_the_charts_section(report):
+    rows = calamine_sheet(report, "Tổng hợp")
+    section = next(i for i, r in enumerate(rows) if str(r[0]).endswith("SỐ LIỆU VÀ BIỂU ĐỒ"))
+    assert f'<brk id="{section}"' in sheet_xml(report, "Tổng hợp")
+
+
+def test_progress_shows_units_outside_the_programme(catalog, tmp_path):
+    inp = make_input(catalog)
+    inp = replace(inp, progress=[c for c in inp.progress if c.unit_code != "DN-MAY"])
+    path = write_report(inp, catalog, tmp_path / "r.xlsx").path
+    row = next(r for r in calamine_sheet(path, "Tiến độ nộp") if r[0] == "DN-MAY")
+    assert row[2] == "Ngoài phạm vi — không gửi báo cáo"
+
+
+def test_line_count_wraps_by_words_and_wide_letters():
+    from antt_batch.report.styles import line_count
+    assert line_count(None, 10) == line_count(12.5, 3) == 1
+    assert line_count("Thiếu dữ liệu", 14) == 1
+    assert line_count("Không đạt: KDC-4.a, KDC-4.c.1, KDC-4.c.2", 34) == 2   # capitals are wide
+    assert line_count("a\nb", 30) == 2
+    assert line_count("x" * 100, 10) >= 10                                    # a long word is broken
 
 
 def test_charts_point_at_helper_tables(report):
@@ -273,7 +389,11 @@ def test_charts_point_at_helper_tables(report):
     assert refs and all(ref.startswith("'Tổng hợp'!$") for ref in refs)
     assert any('<c:grouping val="stacked"/>' in xml for xml in charts.values())
     assert any("<c:barDir val=\"bar\"/>" in xml for xml in charts.values())
-    assert any("<c:lineChart>" in xml and "<c:barChart>" in xml for xml in charts.values())
+    assert any("<c:lineChart>" in xml for xml in charts.values())
+    # counts get whole-number ticks; the bar chart labels every xóm
+    assert sum('<c:majorUnit val="1"/>' in xml for xml in charts.values()) >= 2
+    bar = next(xml for xml in charts.values() if '<c:barDir val="bar"/>' in xml)
+    assert '<c:tickLblSkip val="1"/>' in bar and '<c:dLblPos val="inEnd"/>' in bar
     summary = calamine_sheet(report, "Tổng hợp")
     values = {(r, c): v for r, row in enumerate(summary) for c, v in enumerate(row)}
     for ref in refs:
@@ -293,7 +413,11 @@ def test_print_setup_on_printable_sheets(report):
     titles = dict(re.findall(r'<definedName name="_xlnm.Print_Titles" localSheetId="(\d+)">(.*?)</definedName>',
                              workbook_xml))
     assert titles[str(SHEETS.index("Tiêu chí không đạt"))].endswith("!$4:$4")
-    assert titles[str(SHEETS.index("KDC"))] == "KDC!$9:$9"
+    assert str(SHEETS.index("KDC")) not in titles    # a matrix re-writes its header at its own page breaks
+    # `data` and `manifest` are hidden, so printing the workbook leaves them out; their header names them once
+    hidden = re.findall(r'<sheet name="([^"]+)" sheetId="\d+" state="hidden"', workbook_xml)
+    assert hidden == ["data", "manifest"]
+    assert "manifest" not in sheet_xml(report, "manifest").split("<oddHeader>")[1].split("&amp;R")[0]
 
 
 def test_every_font_is_times_new_roman(report):

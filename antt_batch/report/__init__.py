@@ -23,8 +23,8 @@ MATRICES = (("KDC", "KDC", "KẾT QUẢ TỪNG TIÊU CHÍ — KHU DÂN CƯ"),
             ("CSGD", "CSGD", "KẾT QUẢ TỪNG TIÊU CHÍ — CƠ SỞ GIÁO DỤC"),
             ("XA", "Xã", "KẾT QUẢ TỪNG TIÊU CHÍ — XÃ"))
 # One row per piece of evidence: continuation rows repeat the unit and criterion codes (for filtering) only.
-FAILED_COLUMNS = [Column("Mã đơn vị", 14), Column("Tên đơn vị", 20), Column("Trực thuộc", 10),
-                  Column("Mã tiêu chí", 19), Column("Nội dung tiêu chí", 40), Column("Căn cứ", 22),
+FAILED_COLUMNS = [Column("Mã đơn vị", 15), Column("Tên đơn vị", 20), Column("Trực thuộc", 11),
+                  Column("Mã tiêu chí", 19), Column("Nội dung tiêu chí", 40), Column("Căn cứ", 24),
                   Column("Lý do", 34), Column("Tệp", 26), Column("Trang tính", 10), Column("Ô", 6, "center"),
                   Column("Tháng", 9, "center"), Column("Dòng", 6, "center")]
 PROBLEM_COLUMNS = [Column("Mã lỗi", 20), Column("Mức độ", 10, "severity"), Column("Tệp", 28),
@@ -33,7 +33,7 @@ PROBLEM_COLUMNS = [Column("Mã lỗi", 20), Column("Mức độ", 10, "severity"
 LEDGER_COLUMNS = [Column("Tệp", 34), Column("SHA-256", 16), Column("Người gửi", 26),
                   Column("Thời điểm nhận", 16, "datetime"), Column("Quyết định", 13, "decision"),
                   Column("Đơn vị", 14), Column("Kỳ báo cáo", 10, "center"), Column("Số lỗi", 7, "int"),
-                  Column("Số cảnh báo", 9, "int"), Column("Trường thay đổi", 34)]
+                  Column("Số cảnh báo", 9, "int"), Column("Trường thay đổi", 50)]
 SHA_SHOWN = 12
 ANNUAL_LEDGER_NOTE = "Xem nhật ký trong các báo cáo tháng."
 
@@ -84,7 +84,8 @@ def unit_note(result) -> str:
     """`Ghi chú` of a unit's matrix row: why it is out of scope or its scope is unknown, else what keeps it from
     passing (failed criteria, missing data, criteria not yet due)."""
     if result.in_scope is not True or result.verdict_code == NGOAI_PHAM_VI:
-        return result.scope_reason or ("Ngoài phạm vi" if result.verdict_code == NGOAI_PHAM_VI else "")
+        reason = result.scope_reason or result.unit.scope_reason      # scoring's reason, else the registry's
+        return reason or ("Ngoài phạm vi" if result.verdict_code == NGOAI_PHAM_VI else "")
     by_code: dict[str, list[str]] = {}
     for cid, outcome in result.results.items():
         by_code.setdefault(outcome.code, []).append(cid)
@@ -138,10 +139,10 @@ def code_label(catalog, code: str | None) -> str | None:
 
 def incident_table(inp: ReportInput, catalog):
     """Columns and rows of `Vụ việc`; `mo_ta` is left out entirely when descriptions are redacted."""
-    columns = [Column("Mã đơn vị", 14), Column("Tên đơn vị", 20), Column("Ngày", 11, "date"),
+    columns = [Column("Mã đơn vị", 15), Column("Tên đơn vị", 20), Column("Ngày", 11, "date"),
                Column("Loại vụ việc", 28), Column("Mức độ", 14), Column("Bất khả kháng", 9, "center"),
                Column("Kịp thời phát hiện", 9, "center"), Column("Giảm thiểu hậu quả", 9, "center"),
-               Column("Báo cáo ngay", 9, "center"), Column("Mã vụ việc", 13)]
+               Column("Báo cáo ngay", 9, "center"), Column("Mã vụ việc", 14)]
     columns += [] if inp.redact_descriptions else [Column("Mô tả", 36)]
     columns += [Column("Tiêu chí bị ảnh hưởng", 22), Column("Tệp", 26), Column("Dòng", 6, "int")]
     names = {r.unit.code: r.unit.name for r in (inp.score.commune, *inp.score.units)}
@@ -192,6 +193,6 @@ def ledger_rows(entries, catalog=None, unit_types: dict[str, str] | None = None)
     for e in entries:
         short = f"{e.sha256[:SHA_SHOWN]}…" if len(e.sha256 or "") > SHA_SHOWN else e.sha256
         fields = [f for f in (e.changed_fields or "").split(", ") if f]
-        changed = "\n".join(field_label(catalog, f, types.get(e.unit_code, "")) or f for f in fields)
+        changed = "; ".join(field_label(catalog, f, types.get(e.unit_code, "")) or f for f in fields)
         yield [e.file, short, e.sender, e.received, e.decision, e.unit_code, month_label(e.period) or None,
                e.errors, e.warnings, changed or None]

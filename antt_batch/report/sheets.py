@@ -19,8 +19,8 @@ from antt_batch.model import DECISION_VI, KHONG_AP_DUNG, NGOAI_PHAM_VI, PROGRESS
 from antt_batch.report.book import add_sheet
 from antt_batch.report.charts import TOP_OFFSET, add_chart, chart_height
 from antt_batch.report.data import META_COLUMNS
-from antt_batch.report.styles import (DEFAULT_ROW_PT, LINE_PT, RESULT_FILL, Styles, line_count, page_height, print_setup,
-                                      text_units, write_cell, write_text)
+from antt_batch.report.styles import (DEFAULT_ROW_PT, LINE_PT, RESULT_FILL, Styles, line_count, page_height,
+                                      print_setup, text_units, write_cell, write_text)
 from antt_batch.report.summary import Summary
 
 CHART_COL = 8
@@ -72,7 +72,7 @@ def row_lines(columns: list[Column], values) -> int:
 
 
 def row_points(lines: int) -> float:
-    return DEFAULT_ROW_PT if lines <= 1 else LINE_PT * lines + 2
+    return DEFAULT_ROW_PT if lines <= 1 else LINE_PT * lines + 3
 
 
 def write_cells(ws, st: Styles, row: int, columns: list[Column], values, first_col: int = 0) -> None:
@@ -105,7 +105,7 @@ def write_list_row(ws, st: Styles, row: int, columns: list[Column], values) -> f
 
 def header_points(columns: list[Column], minimum: int = 2) -> float:
     """Height of a header row whose bold titles wrap inside their columns."""
-    return LINE_PT * max(minimum, *(line_count(c.title, c.width, bold=True) for c in columns)) + 4
+    return row_points(max(minimum, *(line_count(c.title, c.width, bold=True) for c in columns))) + 2
 
 
 def write_header(ws, st: Styles, row: int, columns: list[Column], height: float) -> None:
@@ -292,7 +292,7 @@ def _row_note(values) -> str:
 def _criteria_key(ws, st: Styles, catalog, criteria: list[str], row: int, width: int, text_width: float,
                   pager: Pager) -> None:
     """Below the matrix, what each column ID means: wording and citation, under the catalog's group headings
-    (e.g. KDC-3 "Không để xảy ra một trong các trường hợp sau:"), printed with the sheet.
+    (e.g. KDC-3's lead-in, which the prohibited cases KDC-3.a… complete), printed with the sheet.
 
     (Cell comments would hide it from print and bring a Tahoma font into styles.xml, which xlsxwriter hard-codes.)
     """
@@ -330,7 +330,7 @@ def _criteria_key(ws, st: Styles, catalog, criteria: list[str], row: int, width:
 
 def _headings(catalog, cid: str) -> list[tuple[str, str]]:
     """The group headings above a leaf, outermost first; an imported leaf (XA-2:KDC-3.a) also gets its source's
-    groups, prefixed like its own ID (XA-2:KDC-3), so prohibited cases read under "Không để xảy ra …"."""
+    groups, prefixed like its own ID (XA-2:KDC-3), so prohibited cases read under their lead-in sentence."""
     def chain(parent: str) -> list[str]:
         out = []
         while parent and parent in catalog.groups and parent not in out:
@@ -384,7 +384,7 @@ def progress_sheet(wb, st: Styles, units: list[tuple[str, str]], months: list[st
     for code, name in units:
         row += 1
         mine = [by_key.get((code, m)) for m in months]
-        height = 2 * LINE_PT + 2 if any(c is not None and c.received for c in mine) else DEFAULT_ROW_PT
+        height = row_points(2) if any(c is not None and c.received for c in mine) else DEFAULT_ROW_PT
         height = max(height, row_points(max(line_count(name, 30), line_count(code, code_width))))
         if not pager.fits(height):
             pager.new_page(row)
@@ -534,7 +534,7 @@ def summary_sheet(wb, st: Styles, s: Summary) -> None:
         for note in s.notes:
             lines = line_count(note, full_width)
             if lines > 1:
-                layout.set(row, LINE_PT * lines + 2)
+                layout.set(row, row_points(lines))
             merged_text(ws, row, *full, note, st.wrap)
             row += 1
         row += 1
@@ -542,7 +542,7 @@ def summary_sheet(wb, st: Styles, s: Summary) -> None:
     for offset, (label, value) in enumerate(s.kpis, start=1):
         lines = line_count(label, SUMMARY_FIRST_WIDTH)
         if lines > 1:
-            layout.set(row + offset, LINE_PT * lines + 2)
+            layout.set(row + offset, row_points(lines))
         write_text(ws, row + offset, 0, label, st.cell)
         write_cell(ws, row + offset, 1, value, st, st.pct if isinstance(value, float) else st.int)
     row += len(s.kpis) + 2
@@ -581,7 +581,7 @@ def _summary_table(wb, ws, st: Styles, layout: _Layout, number: int, table, row:
     for offset, values in enumerate(table.rows, start=1):
         lines = min(max(line_count(v, w) for v, w in zip(values, SUMMARY_WIDTHS)), MAX_LINES)
         if lines > 1:
-            layout.set(header + offset, LINE_PT * lines + 2)
+            layout.set(header + offset, row_points(lines))
         for col, value in enumerate(values):
             fmt = st.cell if col == 0 or value is None else st.pct if isinstance(value, float) else \
                 st.int if isinstance(value, int) else st.center
@@ -589,7 +589,7 @@ def _summary_table(wb, ws, st: Styles, layout: _Layout, number: int, table, row:
     end = header + len(table.rows) + 1
     if table.note:
         merged_text(ws, end, 0, 6, table.note, st.get(italic=True, text_wrap=True, valign="top"))
-        layout.set(end, LINE_PT * line_count(table.note, merged_width(SUMMARY_WIDTHS[:7])) + 2)
+        layout.set(end, row_points(line_count(table.note, merged_width(SUMMARY_WIDTHS[:7]))))
         end += 1
     if not table.rows:
         write_text(ws, end, 0, "Chưa có số liệu.", st.italic)

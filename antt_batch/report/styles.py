@@ -7,6 +7,7 @@ text beginning with "=" into a formula (spec §8) and a unit name like "=HYPERLI
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import date, datetime
 
@@ -77,14 +78,15 @@ class Styles:
         return self._cache[key]
 
 
-LINE_PT = 15               # printed height of one line of 11 pt text
+LINE_PT = 14               # height of one more line of wrapped 11 pt text (LibreOffice ~12.6, Excel ~14.5)
 DEFAULT_ROW_PT = 15
 # Widths of Times New Roman 11 characters in units of column width, fitted to where LibreOffice wraps real report
 # texts (a column of width w holds ~1.04 w of these; 1.02 w is used, to stay on the safe side). Capitals are wide,
 # so code-heavy cells ("KDC-4.c.1, KDC-4.c.2") wrap sooner than prose of the same length.
-_CHAR_UNITS = {"upper": 1.6, "digit": 1.0, "lower": 0.95, "punct": 0.55, "space": 0.65}
+_CHAR_UNITS = {"upper": 1.45, "digit": 1.05, "lower": 0.95, "punct": 0.6, "space": 0.65}
 
 
+@functools.lru_cache(maxsize=None)
 def _char_units(ch: str) -> float:
     if ch == " ":
         return _CHAR_UNITS["space"]
@@ -95,7 +97,7 @@ def _char_units(ch: str) -> float:
 
 def text_units(text: str, bold: bool = False) -> float:
     """Printed width of a text in units of column width."""
-    return sum(_char_units(ch) for ch in text) * (1.07 if bold else 1.0)
+    return sum(map(_char_units, text)) * (1.07 if bold else 1.0)
 
 
 def line_count(value, width: float, bold: bool = False) -> int:
@@ -106,10 +108,17 @@ def line_count(value, width: float, bold: bool = False) -> int:
     """
     if value is None or isinstance(value, (bool, int, float, date)):
         return 1
+    return _text_lines(str(value), width, bold)
+
+
+@functools.lru_cache(maxsize=65536)      # a roll-up repeats the same names, verdicts and codes on many rows
+def _text_lines(text: str, width: float, bold: bool) -> int:
     room = max(1.0, width * 1.02 - 0.3)
+    if "\n" not in text and text_units(text, bold) <= room:
+        return 1
     space = text_units(" ", bold)
     lines = 0
-    for paragraph in str(value).split("\n"):
+    for paragraph in text.split("\n"):
         count, used = 1, 0.0
         for word in paragraph.split(" "):
             size = text_units(word, bold)
