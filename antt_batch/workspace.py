@@ -43,6 +43,7 @@ class Workspace:
     options: dict[str, str] = field(default_factory=dict)
     ntm_indicator: str = "chỉ tiêu 19.2"
     warnings: list[Problem] = field(default_factory=list)
+    _by_code: dict[str, Unit] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def config_path(self) -> Path:
@@ -64,7 +65,9 @@ class Workspace:
         return [*self.units, self.commune]
 
     def find(self, code: str) -> Unit | None:
-        return next((u for u in self.all_units() if u.code == code), None)
+        if len(self._by_code) != len(self.units) + 1:   # built on first use: a province-size registry is 10k units
+            self._by_code = {u.code: u for u in self.all_units()}
+        return self._by_code.get(code)
 
     def suggest(self, code: str) -> Unit | None:
         """The registered unit a mistyped code or name most likely meant (accent- and case-insensitive)."""

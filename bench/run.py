@@ -5,8 +5,8 @@
     python bench/run.py --profile stress-10k    # cProfile of one tier (main process + in-process reader)
 
 Every timed command is the real CLI started as a fresh process (interpreter start included), on a fresh copy of
-the workspace state each repeat; peak memory is the sampled RSS sum of its process tree (main process, forkserver,
-reader workers) and the largest single process's max RSS from wait4(). An openpyxl reference
+the workspace state each repeat; peak memory is the sampled PSS sum of its process tree (main process, forkserver,
+reader workers), with the RSS sum and the largest single process's max RSS from wait4(). An openpyxl reference
 (bench/openpyxl_ref.py) reads the same files in a fresh process of its own. Synthetic inputs are built from the REAL
 generated templates (antt_batch.templates.write_template), filled once per (unit type, variant, period) with
 openpyxl and then cloned per unit by rewriting only the identity strings inside the zip, and cached under
@@ -52,7 +52,7 @@ PERIOD = "2025-03"                  # the stress tiers' month
 TODAY = "2025-04-10"
 
 TIERS = ("commune", "stress-600", "stress-10k", "province", "national", "templates")
-TARGETS = {                          # wall seconds, ratio vs openpyxl (x faster), peak RSS MB
+TARGETS = {                          # wall seconds, ratio vs openpyxl (x faster), peak memory MB
     "commune": {"wall": 0.3, "rss": 120},
     "stress-600": {"wall": 1.5, "ratio": 5, "rss": 200},
     "stress-10k": {"wall": 12, "rss": 400},
@@ -623,8 +623,10 @@ def wait_quiet(limit: float = 0.25) -> float:
     return busy
 
 
-def _tree_sample(root: int, cpu: dict[int, int]) -> int:
-    """RSS bytes of `root` and all its descendants, from /proc (one scan); records each one's CPU ticks in `cpu`."""
+def _tree_sample(root: int, cpu: dict[int, int], with_pss: bool = False) -> tuple[int, int]:
+    """(RSS, PSS) bytes summed over `root` and all its descendants, from /proc (one scan); records each one's CPU
+    ticks in `cpu`. RSS counts pages shared with a forked parent in every process; PSS divides them (the true
+    total). PSS (smaps_rollup) is dearer to read, so only when `with_pss` (else 0)."""
     parent, rss, ticks = {}, {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -637,7 +639,8 @@ def _tree_sample(root: int, cpu: dict[int, int]) -> int:
         rest = data[data.rfind(b")") + 2:].split()
         pid = int(entry)
         parent[pid], rss[pid], ticks[pid] = int(rest[1]), int(rest[21]) * PAGE, int(rest[11]) + int(rest[12])
-    total, todo, seen = 0, [root], set()
+    total = pss = 0
+    todo, seen = [root], set()
     children: dict[int, list[int]] = {}
     for pid, ppid in parent.items():
         children.setdefault(ppid, []).append(pid)
@@ -648,16 +651,26 @@ def _tree_sample(root: int, cpu: dict[int, int]) -> int:
         seen.add(pid)
         total += rss.get(pid, 0)
         cpu[pid] = max(cpu.get(pid, 0), ticks.get(pid, 0))
+        if with_pss:
+            try:
+                with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+                    for line in fh:
+                        if line.startswith(b"Pss:"):
+                            pss += int(line.split()[1]) * 1024
+                            break
+            except OSError:
+                pass
         todo += children.get(pid, [])
-    return total
+    return total, pss
 
 
 @dataclass
 class Measure:
     wall: float
     rc: int
-    tree_mb: float          # sampled peak RSS of the whole process tree
+    tree_mb: float          # sampled peak PSS of the whole process tree (shared pages divided: the true total)
     proc_mb: float          # largest single process's max RSS (wait4: the child and its reaped descendants)
+    rss_mb: float = 0.0     # sampled peak RSS sum of the tree (counts pages shared after fork() in every process)
     out: str = ""
     cpu_s: float = 0.0      # CPU seconds used by the process tree (sampled, so a lower bound)
     others: float = 0.0     # share of the machine's CPUs used by other jobs during the run
@@ -668,15 +681,18 @@ def measure(cmd: list[str], cwd: Path | None = None, log_to: Path | None = None)
     log_to.parent.mkdir(parents=True, exist_ok=True)
     hz = os.sysconf("SC_CLK_TCK")
     with open(log_to, "w", encoding="utf-8") as out:
-        peak, cpu = [0], {}
+        peak, peak_pss, cpu = [0], [0], {}
         done = threading.Event()
         busy0, all0 = _cpu_times()
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=CHILD_ENV)
 
         def sample():
+            n = 0
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_sample(proc.pid, cpu))
+                rss, pss = _tree_sample(proc.pid, cpu, with_pss=n % 3 == 0)
+                peak[0], peak_pss[0] = max(peak[0], rss), max(peak_pss[0], pss)
+                n += 1
                 done.wait(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -691,7 +707,8 @@ def measure(cmd: list[str], cwd: Path | None = None, log_to: Path | None = None)
     proc_mb = usage.ru_maxrss / 1024
     own = max(sum(cpu.values()), round((usage.ru_utime + usage.ru_stime) * hz))
     others = max(0.0, (busy1 - busy0) - own) / max(all1 - all0, 1)
-    return Measure(wall, proc.returncode, max(peak[0] / 2**20, proc_mb), proc_mb, text, own / hz, others)
+    return Measure(wall, proc.returncode, tree_mb=max(peak_pss[0] / 2**20, proc_mb), proc_mb=proc_mb,
+                   rss_mb=max(peak[0] / 2**20, proc_mb), out=text, cpu_s=own / hz, others=others)
 
 
 def openpyxl_reference(files: list[Path], mode: str, total: int | None = None) -> dict:
@@ -733,6 +750,7 @@ class Row:
     per_unit: str = "ms/file"
     tree_mb: float = 0.0
     proc_mb: float = 0.0
+    rss_mb: float = 0.0
     ref: dict | None = None
     rcs: list[int] = field(default_factory=list)
     busy: list[float] = field(default_factory=list)   # other jobs' CPU share just before each repeat
@@ -761,25 +779,31 @@ class Row:
         if "wall" in t and self.median > t["wall"]:
             misses.append("time")
         if "rss" in t and self.tree_mb > t["rss"]:
-            misses.append("RSS")
+            misses.append("memory")
         if "ratio" in t and (self.ratio or 0) < t["ratio"]:
             misses.append("ratio")
         return "pass" if not misses else "FAIL (" + ", ".join(misses) + ")"
 
 
+CHEAP = ("commune", "stress-600", "province")      # tiers of a few seconds: at least 5 repeats (less noise)
+
+
 def _repeat(row: Row, repeat: int, prepare, cmd_for, files: int, per_what: float | None = None) -> None:
+    if row.tier in CHEAP and not row.quick:
+        repeat = max(repeat, 5)
     for i in range(repeat):
         run_dir = prepare(i)
         row.busy.append(wait_quiet())
-        m = measure(cmd_for(run_dir), log_to=CACHE / "runs" / f"{row.tier}.log")
+        m = measure(cmd_for(run_dir), cwd=run_dir, log_to=CACHE / "runs" / f"{row.tier}.log")
         row.walls.append(m.wall)
         row.rcs.append(m.rc)
         row.others.append(m.others)
         row.cpu_s.append(m.cpu_s)
         row.tree_mb = max(row.tree_mb, m.tree_mb)
         row.proc_mb = max(row.proc_mb, m.proc_mb)
-        log(f"{row.tier} #{i + 1}: {m.wall:.3f} s (CPU {m.cpu_s:.2f} s), exit {m.rc}, RSS tree {m.tree_mb:.0f} MB / "
-            f"proc {m.proc_mb:.0f} MB, other jobs {m.others:.0%} of the CPUs")
+        row.rss_mb = max(row.rss_mb, m.rss_mb)
+        log(f"{row.tier} #{i + 1}: {m.wall:.3f} s (CPU {m.cpu_s:.2f} s), exit {m.rc}, tree PSS {m.tree_mb:.0f} MB "
+            f"(RSS sum {m.rss_mb:.0f} MB, largest process {m.proc_mb:.0f} MB), other jobs {m.others:.0%} of the CPUs")
         if m.rc not in (0, 3):
             log(f"{row.tier}: command failed: {m.out.strip()[-600:]}")
     row.per = row.median * 1000 / (per_what or files)
@@ -937,7 +961,8 @@ def _target_text(tier: str) -> str:
     return ", ".join(parts) or "—"
 
 
-HEAD = ("tier", "files/rows", "wall s: median (min–max)", "CPU s", "per item", "peak RSS MB: tree (largest proc)",
+HEAD = ("tier", "files/rows", "wall s: median (min–max)", "CPU s", "per item",
+        "peak memory MB: tree PSS (RSS sum / largest proc)",
         "openpyxl ref s", "ratio", "target", "result")
 
 
@@ -954,7 +979,7 @@ def table(rows: list[Row]) -> list[list[str]]:
         if r.ref:
             ref = f"{r.ref['wall']:.2f}" + (f" (extrapolated from {r.ref['sample']})" if r.ref["extrapolated"] else "")
         ratio = f"{r.ratio:.1f}×" if r.ratio else "—"
-        out.append([r.tier, r.size, wall, cpu, per, f"{r.tree_mb:.0f} ({r.proc_mb:.0f})", ref, ratio,
+        out.append([r.tier, r.size, wall, cpu, per, f"{r.tree_mb:.0f} ({r.rss_mb:.0f} / {r.proc_mb:.0f})", ref, ratio,
                     _target_text(r.tier), r.verdict()])
     return out
 
@@ -985,9 +1010,10 @@ def render_md(rows: list[list[str]], info: dict, results: list[Row], args) -> st
               f"repeat (max {max(r.others):.0%}): wall times are inflated" for r in results
               if r.others and max(r.others) >= 0.10]
     lines += ["", "Wall: the real CLI as a fresh process, interpreter start included, on a fresh copy of the "
-              "workspace state each repeat. Peak RSS: sampled sum over the process tree (main process, forkserver, "
-              "reader workers; every 20 ms) — the pass/fail figure — and, in brackets, the largest single "
-              "process's max RSS from wait4(). CPU s: user + system seconds of that process tree in the median "
+              "workspace state each repeat. Peak memory: the process tree's (main process, forkserver, reader "
+              "workers) summed PSS, sampled every 60 ms — the true total, and the pass/fail figure; in brackets the "
+              "summed RSS (sampled every 20 ms; it counts pages a forked worker shares with its parent once per "
+              "process, so it overstates) and the largest single process's max RSS from wait4(). CPU s: user + system seconds of that process tree in the median "
               "repeat (sampled; CPU s ÷ wall shows how much of the 2 cores is used). Ratio: openpyxl reference "
               "wall ÷ antt-batch median wall (higher is better).", *(["", "Notes:", *notes] if notes else [])]
     return "\n".join(lines) + "\n"
