@@ -51,7 +51,7 @@ def is_zip(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04"
 
 
-def workbook_xml(source) -> "ElementTree.Element":
+def workbook_xml(source):
     """xl/workbook.xml parsed with an XML parser (LibreOffice writes names as &apos;Sheet&apos;!$B$4)."""
     from defusedxml import ElementTree
     with zipfile.ZipFile(source) as zf:
