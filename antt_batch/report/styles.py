@@ -84,6 +84,7 @@ DEFAULT_ROW_PT = 15
 # texts (a column of width w holds ~1.04 w of these; 1.02 w is used, to stay on the safe side). Capitals are wide,
 # so code-heavy cells ("KDC-4.c.1, KDC-4.c.2") wrap sooner than prose of the same length.
 _CHAR_UNITS = {"upper": 1.45, "digit": 1.05, "lower": 0.95, "punct": 0.6, "space": 0.65}
+_WIDEST = max(_CHAR_UNITS.values())
 
 
 @functools.lru_cache(maxsize=None)
@@ -114,6 +115,8 @@ def line_count(value, width: float, bold: bool = False) -> int:
 @functools.lru_cache(maxsize=65536)      # a roll-up repeats the same names, verdicts and codes on many rows
 def _text_lines(text: str, width: float, bold: bool) -> int:
     room = max(1.0, width * 1.02 - 0.3)
+    if "\n" not in text and len(text) * _WIDEST * (1.07 if bold else 1.0) <= room:   # fits even if all wide
+        return 1
     if "\n" not in text and text_units(text, bold) <= room:
         return 1
     space = text_units(" ", bold)
