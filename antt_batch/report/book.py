@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,9 @@ def add_sheet(workbook, name: str, streamed: bool = True):
         workbook.constant_memory = False
 
 
+STALE_TEMP_SECONDS = 3600   # older temp files cannot belong to a writer still running
+
+
 def locked_name(path: Path, now: datetime) -> Path:
     """`BaoCao_..._2025-06.xlsx` -> `BaoCao_..._2025-06_20250705-081500.xlsx`, beside the locked file."""
     return path.with_name(f"{path.stem}_{now:%Y%m%d-%H%M%S}{path.suffix}")
@@ -51,8 +55,11 @@ def write_workbook(path: Path, build, *, created: datetime, title: str) -> Write
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.stem}.*.tmp.xlsx"):   # left by a killed run (SIGKILL, power loss)
-        stale.unlink(missing_ok=True)
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for stale in path.parent.glob(f".{path.stem}.*.tmp.xlsx"):   # left by a killed run (SIGKILL, power loss);
+        with contextlib.suppress(OSError):                       # a concurrent writer's fresh temp file is kept
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp.xlsx", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
