@@ -75,6 +75,20 @@ def row_points(lines: int) -> float:
     return DEFAULT_ROW_PT if lines <= 1 else LINE_PT * lines + 3
 
 
+def place_row(ws, pager, row: int, height: float, write_head) -> int:
+    """Start a new page (its header repeated by `write_head`) when the row does not fit; set its height.
+
+    Returns the row the content goes to."""
+    if not pager.fits(height):
+        pager.new_page(row)
+        write_head(row)
+        row += 1
+    pager.add(height)
+    if height != DEFAULT_ROW_PT:
+        ws.set_row(row, height)
+    return row
+
+
 def write_cells(ws, st: Styles, row: int, columns: list[Column], values, first_col: int = 0) -> None:
     """The cells of one list row (no height: a streamed row's height must be set before its cells)."""
     col = first_col
@@ -250,13 +264,7 @@ def matrix_sheet(wb, st: Styles, name: str, unit_type: str, header: list[str], r
         height = row_points(max(row_lines(lead, lead_values), line_count(remark, note.width),
                                 line_count(band, band_width)))
         row += 1
-        if not pager.fits(height):
-            pager.new_page(row)
-            write_head(row)
-            row += 1
-        pager.add(height)
-        if height != DEFAULT_ROW_PT:
-            ws.set_row(row, height)
+        row = place_row(ws, pager, row, height, write_head)
         write_cells(ws, st, row, lead, lead_values)
         if band and criteria:
             merged_text(ws, row, first_criterion, note_col - 1, band, outside)
@@ -386,13 +394,7 @@ def progress_sheet(wb, st: Styles, units: list[tuple[str, str]], months: list[st
         mine = [by_key.get((code, m)) for m in months]
         height = row_points(2) if any(c is not None and c.received for c in mine) else DEFAULT_ROW_PT
         height = max(height, row_points(max(line_count(name, 30), line_count(code, code_width))))
-        if not pager.fits(height):
-            pager.new_page(row)
-            write_head(row)
-            row += 1
-        pager.add(height)
-        if height != DEFAULT_ROW_PT:
-            ws.set_row(row, height)
+        row = place_row(ws, pager, row, height, write_head)
         write_text(ws, row, 0, code, st.cell)
         write_text(ws, row, 1, name, st.cell)
         if code in outside and not any(mine) and months:
