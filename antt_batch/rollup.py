@@ -65,6 +65,21 @@ class _Input:
         return self.rows[0]
 
 
+MATRIX_MAX_ROWS = 20_000   # a national roll-up holds ~85,000 units: a matrix of all of them is only the data sheet
+NOT_PASSING = ("CHUA_DAT", "THIEU_DU_LIEU")
+
+
+def matrix_rows(rows: list[list], unit_type: str) -> tuple[list[list], str]:
+    """The rows a roll-up's criterion matrix shows: every unit of the type, or, above MATRIX_MAX_ROWS, only those
+    that did not pass (CHUA_DAT, THIEU_DU_LIEU) — the full list stays in `data`, which has filters."""
+    mine = [r for r in rows if r[2] == unit_type]
+    if len(mine) <= MATRIX_MAX_ROWS:
+        return mine, ""
+    kept = [r for r in mine if r[8] in NOT_PASSING]
+    return kept, (f" — {len(mine):,} đơn vị: chỉ liệt kê {len(kept):,} đơn vị chưa đạt hoặc thiếu dữ liệu; "
+                  "đầy đủ ở trang «data»").replace(",", ".")
+
+
 def rollup(inputs: list[Path], code: str, name: str, out: Path | None, catalog, *, today: date | None = None,
            generated_at: datetime | None = None) -> RollupResult:
     """Read every input workbook (files, or folders of `.xlsx`), check them, and write the consolidated workbook."""
@@ -253,7 +268,9 @@ def _write(path: Path, catalog, code: str, name: str, header, rows, manifest, it
     def build(workbook, st):
         summary_sheet(workbook, st, summary)
         for unit_type, sheet, title in MATRICES:
-            matrix_sheet(workbook, st, sheet, unit_type, header, rows, catalog, title, caption, with_parent=True)
+            shown, note = matrix_rows(rows, unit_type)
+            matrix_sheet(workbook, st, sheet, unit_type, header, shown, catalog, title, caption + note,
+                         with_parent=True)
         list_sheet(workbook, st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", caption, FAILED_COLUMNS, failed(),
                    caption)
         list_sheet(workbook, st, "Tiến độ nộp", "TIẾP NHẬN BÁO CÁO CỦA CẤP DƯỚI", caption, INPUT_COLUMNS, inputs,

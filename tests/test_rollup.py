@@ -169,3 +169,17 @@ def test_locked_output_is_written_beside_it(catalog, communes, tmp_path):
         subprocess.run(["chattr", "-i", str(target)], check=True)
     assert result.locked and result.path != target and result.path.exists()
     assert [p.code for p in result.problems] == ["output-locked"] and result.path.name in result.problems[0].message
+
+
+def test_huge_rollup_matrices_list_only_units_that_did_not_pass(catalog, communes, tmp_path, monkeypatch):
+    """Above MATRIX_MAX_ROWS units of a type, the matrix keeps CHUA_DAT / THIEU_DU_LIEU rows; `data` keeps all."""
+    import antt_batch.rollup as rollup_module
+    monkeypatch.setattr(rollup_module, "MATRIX_MAX_ROWS", 2)
+    out = rollup([communes[0].parent], "T1", "tỉnh Một", tmp_path / "T1.xlsx", catalog).path
+    data = sheet(out, "data")
+    kdc = [r for r in data[1:] if r[2] == "KDC"]
+    failing = {r[0] for r in kdc if r[8] in ("CHUA_DAT", "THIEU_DU_LIEU")}
+    assert len(kdc) > 2 and 0 < len(failing) < len(kdc)
+    shown = {row[0] for row in sheet(out, "KDC") if row and row[0] in {r[0] for r in kdc}}
+    assert shown == failing
+    assert any("chỉ liệt kê" in str(cell) for row in sheet(out, "KDC")[:3] for cell in row if cell)
