@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from antt_batch.errors import Location, Problem, problem
+from antt_batch.model import Evidence
+from antt_batch.score.incidents import report_key
 from antt_batch.score.periods import month_end
 from antt_batch.validate import FileReport, validate_workbook
 
@@ -93,14 +95,15 @@ def _decide(history, catalog, report: FileReport, incoming, pending_hashes: set[
 
 def _repeated_rows(history, report: FileReport) -> None:
     """`duplicate-row` for incidents already reported in another month; scoring counts them once."""
-    from antt_batch.history import repeat_key
-    earlier = history.earlier_incidents(report.unit_code, report.period)
+    earlier: dict[tuple, Evidence] = {}
+    for old in history.earlier_incidents(report.unit_code, report.period):
+        earlier.setdefault(report_key(old), old.evidence)
     for inc in report.incidents:
-        seen = earlier.get(repeat_key(inc))
+        seen = earlier.get(report_key(inc))
         if seen:
-            report.problems.append(problem(
-                "duplicate-row", Location(report.display, inc.evidence.sheet, inc.evidence.cell, "ngay",
-                                          inc.evidence.row), detail=f"{seen[0]}, tháng {seen[1][5:]}/{seen[1][:4]}"))
+            where = Location(report.display, inc.evidence.sheet, inc.evidence.cell, "ngay", inc.evidence.row)
+            report.problems.append(problem("duplicate-row", where,
+                                           detail=f"{seen.file}, tháng {seen.month[5:]}/{seen.month[:4]}"))
 
 
 def _collect(ws, paths: list[Path]):

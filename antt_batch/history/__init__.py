@@ -37,13 +37,6 @@ def _dt(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
 
-def repeat_key(inc: Incident) -> tuple:
-    """Rows that report the same incident again (spec §5): same case number and category, or identical content."""
-    if inc.ma_vu_viec:
-        return ("ma", inc.ma_vu_viec.upper(), inc.loai)
-    return ("row", inc.ngay, inc.loai, inc.muc_do, inc.mo_ta)
-
-
 class History:
     """One workspace's database. Open, read and write through this class only."""
 
@@ -158,27 +151,23 @@ class History:
             out.setdefault(unit_code, []).append(Snapshot(unit_code, period, _dt(received), values[ledger_id]))
         return out
 
-    def incidents(self, up_to_period: str) -> list[Incident]:
+    def _incidents(self, where: str, params: tuple) -> list[Incident]:
+        """Incidents of accepted files matching `where` (on ledger `l`), in the order they were reported."""
         rows = self.conn.execute(
             "SELECT l.unit_code, l.period, l.display, i.ngay, i.loai, i.muc_do, i.bat_kha_khang,"
             " i.kip_thoi_phat_hien, i.giam_thieu_hau_qua, i.bao_cao_ngay, i.ma_vu_viec, i.mo_ta, i.sheet, i.cell,"
-            " i.row FROM incidents i JOIN ledger l ON l.id = i.ledger_id WHERE l.decision = 'accepted' AND"
-            " l.period <= ? ORDER BY l.period, l.received, l.id, i.seq", (up_to_period,))
+            f" i.row FROM incidents i JOIN ledger l ON l.id = i.ledger_id WHERE l.decision = 'accepted' AND {where}"
+            " ORDER BY l.period, l.received, l.id, i.seq", params)
         return [Incident(unit, date.fromisoformat(ngay), loai, muc, _flag(bkk), _flag(kip), _flag(giam),
                          _flag(bao), ma, mo_ta, Evidence(display, sheet or "", cell or "", period, row))
                 for unit, period, display, ngay, loai, muc, bkk, kip, giam, bao, ma, mo_ta, sheet, cell, row in rows]
 
-    def earlier_incidents(self, unit_code: str, period: str) -> dict[tuple, tuple[str, str]]:
-        """Incidents of the unit's accepted files of other months, by repeat key -> (file, month)."""
-        out: dict[tuple, tuple[str, str]] = {}
-        for display, month, ngay, loai, muc_do, ma, mo_ta in self.conn.execute(
-                "SELECT l.display, l.period, i.ngay, i.loai, i.muc_do, i.ma_vu_viec, i.mo_ta FROM incidents i JOIN"
-                " ledger l ON l.id = i.ledger_id WHERE l.decision = 'accepted' AND l.unit_code = ? AND l.period != ?",
-                (unit_code, period)):
-            inc = Incident(unit_code, date.fromisoformat(ngay), loai, muc_do, None, None, None, None, ma, mo_ta,
-                           Evidence(display))
-            out.setdefault(repeat_key(inc), (display, month))
-        return out
+    def incidents(self, up_to_period: str) -> list[Incident]:
+        return self._incidents("l.period <= ?", (up_to_period,))
+
+    def earlier_incidents(self, unit_code: str, period: str) -> list[Incident]:
+        """The unit's incidents from accepted files of other months (to flag rows reported again)."""
+        return self._incidents("l.unit_code = ? AND l.period != ?", (unit_code, period))
 
     def ledger(self, run_period: str) -> list[LedgerEntry]:
         """Entries of the files seen by the runs of `run_period` or belonging to that month."""

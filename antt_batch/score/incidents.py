@@ -41,7 +41,8 @@ def _case_number(row: Incident) -> str | None:
     return number or None
 
 
-def _report_key(row: Incident) -> tuple:
+def report_key(row: Incident) -> tuple:
+    """Rows reporting the same incident (spec §5): same case number and category, or identical content."""
     number = _case_number(row)
     if number:
         return ("ma", number, row.loai)
@@ -80,7 +81,7 @@ def merge(catalog, rows, year_of) -> list[Case]:
     """
     groups: dict[tuple, list[Incident]] = {}
     for row in rows:
-        groups.setdefault((*_report_key(row), year_of(row.ngay)), []).append(row)
+        groups.setdefault((*report_key(row), year_of(row.ngay)), []).append(row)
     return [_merge(catalog, key, group) for key, group in groups.items()]
 
 

@@ -106,28 +106,29 @@ def check_fields(raw, report: FileReport, catalog, workspace) -> None:
         ref = raw.names.get(name)
         loc = Location(report.display, ref.sheet if ref else L.SHEET_REPORT, ref.cell if ref else "", fdef.id)
         value = raw.values.get(name)
+        label = fdef.label_for(report.unit_type)
         if V.is_blank(value):
             if fdef.required:
-                report.problems.append(problem("missing-value", loc, label=fdef.label_for(report.unit_type)))
+                report.problems.append(problem("missing-value", loc, label=label))
             continue
         codelist = catalog.codelists.get(fdef.codelist) if fdef.codelist else None
         try:
             parsed = V.parse(fdef.type, value, codelist)
         except LookupError:
             choices = ", ".join(i.label for i in codelist.items)
-            report.problems.append(problem("enum-error", loc, label=fdef.label_for(report.unit_type), value=clean(str(value)),
+            report.problems.append(problem("enum-error", loc, label=label, value=clean(str(value)),
                                            expected=choices))
             continue
         except (ValueError, OverflowError):
-            report.problems.append(problem("type-error", loc, label=fdef.label_for(report.unit_type), value=clean(str(value)),
+            report.problems.append(problem("type-error", loc, label=label, value=clean(str(value)),
                                            expected=V.EXPECTED_VI[fdef.type], example=V.EXAMPLES[fdef.type]))
             continue
         if fdef.type in ("int", "decimal") and not _in_bounds(parsed, fdef):
             bounds = f"từ {fdef.min if fdef.min is not None else '…'} đến {fdef.max if fdef.max is not None else '…'}"
-            report.problems.append(problem("range-error", loc, label=fdef.label_for(report.unit_type), value=parsed, expected=bounds))
+            report.problems.append(problem("range-error", loc, label=label, value=parsed, expected=bounds))
             continue
         if fdef.khoan1 and parsed > month_end(report.period):   # a document dated after its report month
-            report.problems.append(problem("date-out-of-period", loc, label=fdef.label_for(report.unit_type), value=vn_date(parsed),
+            report.problems.append(problem("date-out-of-period", loc, label=label, value=vn_date(parsed),
                                            detail=f"sau tháng báo cáo {report.period[5:]}/{report.period[:4]}"))
             continue
         report.fields[fdef.id] = FieldValue(parsed, Evidence(report.display, loc.sheet, loc.cell, report.period))

@@ -6,8 +6,8 @@ from datetime import date
 
 from antt_batch import layout as L
 from antt_batch.errors import Location, problem
-from antt_batch.history import repeat_key
 from antt_batch.model import Evidence, Incident
+from antt_batch.score.incidents import report_key
 from antt_batch.score.periods import month_end
 from antt_batch.text import clean, fold, vn_date
 from antt_batch.validate import values as V
@@ -79,7 +79,7 @@ def check_register(raw, report, catalog) -> None:
             unit_code=report.unit_code, ngay=ngay, loai=category.code, muc_do=muc_do, ma_vu_viec=ma, mo_ta=mo_ta,
             evidence=Evidence(report.display, raw.register_sheet, loc("ngay").cell, report.period, reg_row.row),
             **flags)
-        key = repeat_key(incident)
+        key = report_key(incident)
         if key in seen:   # kept: scoring merges repeats into one case at the highest level
             report.problems.append(problem("duplicate-row", loc("ngay"), detail=f"dòng {seen[key]}"))
         seen.setdefault(key, reg_row.row)
