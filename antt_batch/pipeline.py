@@ -7,6 +7,7 @@ earlier one is kept as superseded, and a file for a locked year is stored and fl
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,46 +161,35 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
         reports.append(report)
         if progress:
             progress(1)
-    if dry_run:
-        return _dry_decisions(history, catalog, result, new, reports, intake_problems)
-    with history.transaction():
+    # A dry run walks the same decisions against a read-only database and records nothing.
+    with history.transaction() if not dry_run else contextlib.nullcontext():
         pending: set[str] = set()
         for inc, report in zip(new, reports):
-            decision, changed = _decide(history, catalog, report, inc, pending)
+            decision, changed = _decide(history, catalog, report, inc, pending, apply=not dry_run)
             pending.add(inc.sha256)
-            if inc.source in retried:
-                if decision == "rejected":     # same file, same verdict: a re-run, not a new event
-                    result.outcomes.append(FileOutcome(inc.display, "seen"))
-                    continue
-                history.drop_entry(retried[inc.source])   # now taken: its earlier rejection is replaced
-            ledger_id = history.add_entry(
-                source=inc.source, display=inc.display, sha256=inc.sha256, stored=_store(ws, inc),
-                sender=inc.sender, received=inc.received, run_period=run_period, unit_code=report.unit_code or None,
-                period=report.period or None, decision=decision, problems=report.problems,
-                changed_fields=", ".join(changed))
-            if decision in ("accepted", "superseded"):
-                history.add_values(ledger_id, report.fields, report.incidents)
+            if inc.source in retried and decision == "rejected":   # same file, same verdict: not a new event
+                result.outcomes.append(FileOutcome(inc.display, "seen"))
+                continue
+            if not dry_run:
+                if inc.source in retried:
+                    history.drop_entry(retried[inc.source])   # now taken: its earlier rejection is replaced
+                ledger_id = history.add_entry(
+                    source=inc.source, display=inc.display, sha256=inc.sha256, stored=_store(ws, inc),
+                    sender=inc.sender, received=inc.received, run_period=run_period,
+                    unit_code=report.unit_code or None, period=report.period or None, decision=decision,
+                    problems=report.problems, changed_fields=", ".join(changed))
+                if decision in ("accepted", "superseded"):
+                    history.add_values(ledger_id, report.fields, report.incidents)
             result.outcomes.append(FileOutcome(inc.display, decision, report.unit_code, report.period,
                                                report.problems, changed))
         for prob in intake_problems:
             source = f"intake:{prob.location.file}:{prob.code}"
-            if not history.seen(source, ""):
-                decision = "rejected" if prob.is_error else "noted"   # e.g. a message without attachment
+            if history.seen(source, ""):
+                continue
+            decision = "rejected" if prob.is_error else "noted"   # e.g. a message without attachment
+            if not dry_run:
                 history.add_entry(source=source, display=prob.location.file, sha256="", stored="", sender=None,
                                   received=None, run_period=run_period, unit_code=None, period=None,
                                   decision=decision, problems=[prob])
-                result.outcomes.append(FileOutcome(prob.location.file, decision, problems=[prob]))
-    return result
-
-
-def _dry_decisions(history, catalog, result, new, reports, intake_problems) -> IngestResult:
-    """What a real run would decide, computed without writing (the database is only read)."""
-    pending: set[str] = set()
-    for inc, report in zip(new, reports):
-        decision, changed = _decide(history, catalog, report, inc, pending, apply=False)
-        pending.add(inc.sha256)
-        result.outcomes.append(FileOutcome(inc.display, decision, report.unit_code, report.period,
-                                           report.problems, changed))
-    result.outcomes += [FileOutcome(p.location.file, "rejected" if p.is_error else "noted", problems=[p])
-                        for p in intake_problems]
+            result.outcomes.append(FileOutcome(prob.location.file, decision, problems=[prob]))
     return result
