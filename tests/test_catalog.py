@@ -3,6 +3,8 @@ users type, and the load-time checks that stop a broken catalog or provincial ex
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -421,3 +423,55 @@ def test_groups_follow_the_circular():
     assert g["XA-2"].children == tuple(f"XA-2:{i}" for i in XA_IMPORTS)
     assert all(x.title and x.citation for x in g.values())
     assert CAT.criteria["KDC-2"].parent == "" and CAT.criteria["CQDN-2"].parent == ""
+
+
+# --- the pickled copy --------------------------------------------------------------------------------------------
+
+def _fresh_load(cache: Path, extras: list[dict] | None = None) -> str:
+    """Load in a new interpreter with `cache` as the cache directory; returns what it printed."""
+    code = ("import sys, json, antt_batch.catalog as c; cat = c.load_catalog(extra_criteria=json.loads(sys.argv[1])); "
+            "print(len(cat.criteria), list(cat.criteria)[-1], 'antt_batch.catalog.loader' in sys.modules)")
+    env = {**os.environ, "ANTT_BATCH_CACHE": str(cache)}
+    out = subprocess.run([sys.executable, "-c", code, json.dumps(extras or [])], capture_output=True, text=True,
+                         check=True, cwd=ROOT, env=env)
+    return out.stdout.strip()
+
+
+def _same(a, b) -> bool:
+    """Catalogs compare by identity (they key caches); compare what they hold."""
+    from dataclasses import fields
+    return all(getattr(a, f.name) == getattr(b, f.name) for f in fields(a))
+
+
+def test_cached_catalog_is_the_built_one(tmp_path, monkeypatch):
+    from antt_batch.catalog.cache import cached_build
+    calls = []
+
+    def build():
+        calls.append(1)
+        return load_catalog(directory=CATALOG_DIR)
+    names = [f"{n}.toml" for n in ("catalog", "codelists", "fields", "categories", "criteria")]
+    monkeypatch.setenv("ANTT_BATCH_CACHE", str(tmp_path))
+    first = cached_build(CATALOG_DIR, names, [], {}, build)
+    again = cached_build(CATALOG_DIR, names, [], {}, build)
+    assert _same(again, first) and again is not first and calls == [1]   # second call: from the file
+    assert _same(again, CAT)
+    assert type(again.criteria).__name__ == "mappingproxy"               # still read-only
+    (cached,) = tmp_path.glob("catalog-*.pickle")
+    cached.write_bytes(b"not a pickle")                                   # damaged: rebuilt, rewritten
+    assert _same(cached_build(CATALOG_DIR, names, [], {}, build), first) and len(calls) == 2
+    assert _same(cached_build(CATALOG_DIR, names, [], {}, build), first) and len(calls) == 2
+
+
+def test_second_process_skips_the_loader_and_extras_change_the_key(tmp_path):
+    assert _fresh_load(tmp_path) == f"{len(CAT.criteria)} {list(CAT.criteria)[-1]} True"
+    assert _fresh_load(tmp_path) == f"{len(CAT.criteria)} {list(CAT.criteria)[-1]} False"
+    assert _fresh_load(tmp_path, [EXTRA]) == f"{len(CAT.criteria) + 1} TINH-KDC-6 True"
+    assert _fresh_load(tmp_path, [EXTRA]) == f"{len(CAT.criteria) + 1} TINH-KDC-6 False"
+    assert len(list(tmp_path.glob("catalog-*.pickle"))) == 2
+
+
+def test_unwritable_cache_still_loads(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert _fresh_load(blocker / "sub") == f"{len(CAT.criteria)} {list(CAT.criteria)[-1]} True"

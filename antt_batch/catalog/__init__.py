@@ -11,9 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from antt_batch.catalog.loader import _build
 from antt_batch.catalog.types import *  # noqa: F401,F403  (public records: Catalog, Criterion, Field, …)
-from antt_batch.catalog.types import CATALOG_DIR, Catalog
+from antt_batch.catalog.types import CATALOG_DIR, TABLES, Catalog
 
 
 def load_catalog(extra_criteria: list[dict] | None = None, options: dict | None = None,
@@ -23,12 +22,24 @@ def load_catalog(extra_criteria: list[dict] | None = None, options: dict | None 
     `directory` reads another copy of the TOML files (tests)."""
     if not extra_criteria and not options and directory is None:
         return _base_catalog()
-    return _build(Path(directory) if directory else CATALOG_DIR, list(extra_criteria or []), dict(options or {}))
+    if directory is not None:      # tests' copies, often broken on purpose: never cached
+        from antt_batch.catalog.loader import _build
+        return _build(Path(directory), list(extra_criteria or []), dict(options or {}))
+    return _cached(list(extra_criteria or []), dict(options or {}))
 
 
 @lru_cache(maxsize=1)
 def _base_catalog() -> Catalog:
-    return _build(CATALOG_DIR, [], {})
+    return _cached([], {})
+
+
+def _cached(extras: list[dict], overrides: dict) -> Catalog:
+    from antt_batch.catalog.cache import cached_build
+
+    def build() -> Catalog:
+        from antt_batch.catalog.loader import _build
+        return _build(CATALOG_DIR, extras, overrides)
+    return cached_build(CATALOG_DIR, [f"{name}.toml" for name in TABLES], extras, overrides, build)
 
 
 def parse_bool(text: Any) -> bool | None:

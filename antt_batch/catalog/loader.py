@@ -15,13 +15,12 @@ from antt_batch.errors import Location, problem
 from antt_batch.model import UNIT_TYPES
 from antt_batch.text import fold, nfc
 
-from antt_batch.catalog.types import (EXCEPTIONS, FIELD_TYPES, GENERATED_LISTS, KINDS, REGISTERS, SERIES,
+from antt_batch.catalog.types import (EXCEPTIONS, TABLES, FIELD_TYPES, GENERATED_LISTS, KINDS, REGISTERS, SERIES,
                                       _FIELD_ID, _ID, Catalog, CatalogError, Category, CodeList, Condition,
                                       Criterion, Field, Group, Item, Option, Read, ReadOption, UnitTypeInfo)
 
 # --- loading and checking -----------------------------------------------------------------------------------------
 
-_FILES = ("catalog", "codelists", "fields", "categories", "criteria")
 _KEYS = {
     "catalog": {"version", "template_version", "legal_title", "legal_short", "options", "series", "unit_types"},
     "unit_type": {"label", "article", "period_start", "period_end", "lead_in"},
@@ -195,7 +194,7 @@ def _unique(records: list, file: str, ck: _Checker) -> dict:
 
 def _build(directory: Path, extras: list[dict], overrides: dict) -> Catalog:
     ck = _Checker()
-    raw = {n: _read_toml(directory, f"{n}.toml", ck) for n in _FILES}
+    raw = {n: _read_toml(directory, f"{n}.toml", ck) for n in TABLES}
     top = _Rec(raw["catalog"], "catalog.toml", "catalog", ck, "catalog")
     specs = {}
     for name, value in top.get("options", dict, {}).items():

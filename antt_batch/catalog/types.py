@@ -15,6 +15,7 @@ from antt_batch.model import UNIT_TYPES
 from antt_batch.text import clean, fold
 
 CATALOG_DIR = Path(__file__).resolve().parent
+TABLES = ("catalog", "codelists", "fields", "categories", "criteria")     # <name>.toml in CATALOG_DIR
 SERIES = ("toi_pham", "te_nan_xa_hoi", "vi_pham_phap_luat")
 EXCEPTIONS = ("BKK", "RESCUE")
 REGISTERS = ("own", "commune_own", "territory")   # whose `Vụ việc` rows a criterion reads
