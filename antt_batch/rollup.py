@@ -284,4 +284,4 @@ def _write(path: Path, catalog, code: str, name: str, header, rows, manifest, it
         manifest_sheet(workbook, st, manifest)
 
     title = f"Tổng hợp báo cáo ANTT {name} {period_label(period).lower()}"
-    return write_workbook(path, build, created=manifest["generated_at"], title=title)
+    return write_workbook(path, build, created=manifest["generated_at"], title=title, rows=len(rows))

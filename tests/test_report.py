@@ -26,6 +26,7 @@ from antt_batch.model import (CHUA_DEN_HAN, DAT, KHONG_AP_DUNG, KHONG_DAT, THIEU
                               UnitResult)
 from antt_batch.report import write_report
 from antt_batch.report.data import META_COLUMNS, MANIFEST_KEYS, data_header, data_sha256
+from antt_batch.report.sheets import month_label
 
 SHEETS = ["Tổng hợp", "KDC", "CQDN", "CSGD", "Xã", "Tiêu chí không đạt", "Tiến độ nộp", "Vụ việc", "Lỗi dữ liệu",
           "Nhật ký", "data", "manifest"]
@@ -245,7 +246,10 @@ def test_progress_incidents_and_ledger(catalog, report, tmp_path):
     assert progress[4][2] == "Đúng hạn\n03/02/2025" and progress[4][3] == "Trễ hạn\n04/03/2025"
     detail = next(i for i, r in enumerate(progress) if r[0] == "Mã đơn vị" and i > 3)
     assert progress[detail][3:7] == ["Tình trạng", "Ngày nhận", "Số lần gửi lại", "Người gửi"]
-    assert progress[detail + 1][4] == datetime(2025, 2, 3, 9, 30)   # shown dd/mm/yyyy
+    assert progress[detail - 1][0] == "Chi tiết báo cáo tháng 06/2025"   # a month's workbook details that month
+    listed = [r for r in progress[detail + 1:] if r[0]]
+    assert len(listed) == len(progress[4:detail - 2]) and {r[2] for r in listed} == {"06/2025"}
+    assert listed[1][3:6] == ["Đúng hạn", datetime(2025, 7, 3, 9, 30), 1]   # shown dd/mm/yyyy
     # the detail list starts a printed page of its own, and its header (not the grid's) repeats
     assert f'<brk id="{detail - 1}"' in sheet_xml(report, "Tiến độ nộp")
     workbook_xml = zip_text(report, r"xl/workbook\.xml")["xl/workbook.xml"]
@@ -507,3 +511,24 @@ def test_libreoffice_renders_the_vietnamese_title(report, tmp_path):
                           check=True).stdout
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in text
     assert "BÁO CÁO KẾT QUẢ XÂY DỰNG PHONG TRÀO" in text and "AN TOÀN VỀ AN NINH, TRẬT TỰ" in text
+
+
+def test_annual_progress_details_every_month(catalog, tmp_path):
+    inp = make_input(catalog, period="2025", as_of=date(2025, 11, 15))
+    progress = calamine_sheet(write_report(inp, catalog, tmp_path / "r.xlsx").path, "Tiến độ nộp")
+    heading = next(i for i, r in enumerate(progress) if r[0].startswith("Chi tiết"))
+    assert progress[heading][0] == "Chi tiết từng báo cáo"
+    assert {r[2] for r in progress[heading + 2:] if r[0]} == {month_label(m) for m in inp.months}
+
+
+def test_streamed_workbook_holds_the_same_cells(catalog, tmp_path, monkeypatch):
+    """Above STREAM_ABOVE_ROWS unit rows the big sheets are streamed (constant_memory, inline strings): the reader
+    must see exactly what the in-memory (shared strings) workbook holds."""
+    import antt_batch.report.book as book
+    inp = make_input(catalog)
+    in_memory = write_report(inp, catalog, tmp_path / "a.xlsx").path
+    monkeypatch.setattr(book, "STREAM_ABOVE_ROWS", 1)
+    streamed = write_report(inp, catalog, tmp_path / "b.xlsx").path
+    assert "inlineStr" in sheet_xml(streamed, "data") and "inlineStr" not in sheet_xml(in_memory, "data")
+    for name in SHEETS:
+        assert calamine_sheet(streamed, name) == calamine_sheet(in_memory, name), name

@@ -63,8 +63,10 @@ def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
                          notes=notes)
         list_sheet(workbook, st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", caption, FAILED_COLUMNS,
                    failed_rows(inp, catalog), caption)
+        # a month's workbook details that month only (earlier months are detailed in their own workbooks)
         progress_sheet(workbook, st, units, inp.months, inp.progress, caption,
-                       out_of_scope=[r.unit.code for r in results if r.unit.in_scope is False])
+                       out_of_scope=[r.unit.code for r in results if r.unit.in_scope is False],
+                       detail_months=None if annual else [inp.period])
         columns, incidents = incident_table(inp, catalog)
         list_sheet(workbook, st, "Vụ việc", "VỤ VIỆC TRONG NĂM ĐÁNH GIÁ", caption, columns, incidents, caption)
         unit_types.update({e.file: unit_types.get(e.unit_code, "") for e in inp.ledger if e.unit_code})
@@ -77,7 +79,7 @@ def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
         manifest_sheet(workbook, st, manifest, caption)
 
     title = f"Báo cáo ANTT {inp.commune_name} {period_label(inp.period).lower()}"
-    return write_workbook(path, build, created=inp.generated_at, title=title)
+    return write_workbook(path, build, created=inp.generated_at, title=title, rows=len(rows))
 
 
 def unit_note(result) -> str:

@@ -361,9 +361,10 @@ def _headings(catalog, cid: str) -> list[tuple[str, str]]:
 
 
 def progress_sheet(wb, st: Styles, units: list[tuple[str, str]], months: list[str], cells, caption: str,
-                   out_of_scope=()) -> None:
+                   out_of_scope=(), detail_months=None) -> None:
     """Unit x month overview (status and date received, coloured); on a new page, the detail list with sender and
-    resends, laid on the grid's own columns (its sender spans three) so it never widens a month column."""
+    resends of `detail_months` (default: every month), laid on the grid's own columns (its sender spans three) so
+    it never widens a month column."""
     ws = add_sheet(wb, "Tiến độ nộp")
     code_width = _code_width(code for code, _ in units)
     grid = [Column("Mã đơn vị", code_width), Column("Tên đơn vị", 30)] + [Column(month_label(m), 12)
@@ -411,13 +412,17 @@ def progress_sheet(wb, st: Styles, units: list[tuple[str, str]], months: list[st
     # the detail list starts a page of its own; its header (not the grid's) repeats on the pages after
     row += 2
     pager.new_page(row)
-    write_text(ws, row, 0, "Chi tiết từng báo cáo", st.section)
+    shown = set(months if detail_months is None else detail_months)
+    heading = ("Chi tiết từng báo cáo" if shown >= set(months) else
+               "Chi tiết báo cáo tháng " + ", ".join(month_label(m) for m in sorted(shown)))
+    write_text(ws, row, 0, heading, st.section)
     row += 1
     detail_header = row
     write_header(ws, st, row, detail, header_points(detail))
     names = dict(units)
     order = {code: index for index, (code, _) in enumerate(units)}
-    ordered = sorted(cells, key=lambda c: (order.get(c.unit_code, len(units)), c.month))
+    ordered = sorted((c for c in cells if c.month in shown), key=lambda c: (order.get(c.unit_code, len(units)),
+                                                                             c.month))
     for offset, c in enumerate(ordered, start=1):
         write_list_row(ws, st, row + offset, detail, [c.unit_code, names.get(c.unit_code, ""), month_label(c.month),
                                                       c.status, c.received, c.resubmissions, c.sender])
