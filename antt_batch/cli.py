@@ -83,7 +83,7 @@ class _Progress:
 
     def __call__(self, n: int) -> None:
         self.count += n
-        if self.shown and self.count % 25 == 0:
+        if self.shown and self.count // 25 > (self.count - n) // 25:
             click.echo(f"\rĐã kiểm tra {self.count} tệp…", nl=False, err=True)
 
     def done(self) -> None:

@@ -42,18 +42,50 @@ class IngestResult:
         return [p for o in self.outcomes for p in o.problems]
 
 
-def _store(ws, incoming) -> str:
-    """Content-addressed copy under WS/store/ (never beside the inputs); returns its workspace-relative path."""
-    suffix = Path(incoming.name).suffix.lower()[:8] or ".bin"
-    rel = Path("store") / incoming.sha256[:2] / f"{incoming.sha256}{suffix}"
-    target = ws.root / rel
+def _stored_name(sha256: str, name: str) -> str:
+    """Workspace-relative path of the content-addressed copy of a file under WS/store/ (never beside the inputs)."""
+    return f"store/{sha256[:2]}/{sha256}{Path(name).suffix.lower()[:8] or '.bin'}"
+
+
+def _store(root: Path, sha256: str, name: str, data: bytes) -> str:
+    """Keep the copy (atomically; a copy already there is the same bytes); returns its workspace-relative path."""
+    rel = _stored_name(sha256, name)
+    target = root / rel
     if not target.exists():
-        if not target.parent.is_dir():
-            target.parent.mkdir(parents=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_bytes(incoming.data)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")   # workers may store the same bytes at once
+        tmp.write_bytes(data)
         os.replace(tmp, target)
-    return rel.as_posix()
+    return rel
+
+
+class _Check:
+    """What a reader worker does with each new file of an ingest (see `worker.read_many(task=)`): keep its copy in
+    the store (real runs), read it, validate it. Runs in the workers, so it travels as the workspace root and is
+    re-opened there when the worker does not inherit this process's memory (spawn)."""
+
+    def __init__(self, ws, catalog, run_period: str, files: list[tuple[str, str]], store: bool):
+        self.root, self.run_period, self.files, self.store = ws.root, run_period, files, store   # files: (sha, name)
+        self.ws, self.catalog = ws, catalog
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "ws": None, "catalog": None}
+
+    def __call__(self, index: int, data: bytes, display: str) -> FileReport:
+        from antt_batch.reader import read_workbook
+        if self.ws is None:
+            from antt_batch.api import catalog_for, open_workspace
+            self.ws = open_workspace(self.root)
+            self.catalog = catalog_for(self.ws)
+        sha256, name = self.files[index]
+        if self.store:
+            _store(self.root, sha256, name, data)
+        read = read_workbook(data, display)
+        if read.workbook is None:
+            return FileReport(display=display, sha256=sha256, problems=list(read.problems))
+        report = validate_workbook(read.workbook, display, sha256, self.catalog, self.ws, self.run_period)
+        report.problems[:0] = read.problems
+        return report
 
 
 def _sender_check(report: FileReport, incoming, ws) -> None:
@@ -107,6 +139,18 @@ def _repeated_rows(history, report: FileReport) -> None:
                                            detail=f"{seen.file}, tháng {seen.month[5:]}/{seen.month[:4]}"))
 
 
+def _steps(progress):
+    """`read_many` says how many files are done; `progress` takes how many more."""
+    if progress is None:
+        return None
+    shown = [0]
+
+    def report(done: int, total: int) -> None:
+        progress(done - shown[0])
+        shown[0] = done
+    return report
+
+
 def _collect(ws, paths: list[Path]):
     """Collect every path; sources are prefixed with the path's place in the workspace (or its absolute path), so
     `inbox/2025-02/X.xlsx` and `inbox/2025-03/X.xlsx` are different sources while displays stay short."""
@@ -147,20 +191,20 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
             if earlier:
                 retried[inc.source] = earlier[0]
     new.sort(key=lambda inc: (inc.received, inc.source))
-    reads = read_many([(inc.data, inc.display) for inc in new])
+    check = _Check(ws, catalog, run_period, [(inc.sha256, inc.name) for inc in new], store=not dry_run)
+    checked = read_many([(inc.data, inc.display) for inc in new], task=check, progress=_steps(progress))
     reports = []
-    for inc, read in zip(new, reads):
-        if read.workbook is None:
-            report = FileReport(display=inc.display, sha256=inc.sha256, problems=list(read.problems))
-        else:
-            report = validate_workbook(read.workbook, inc.display, inc.sha256, catalog, ws, run_period)
-            report.problems[:0] = read.problems
+    for inc, done in zip(new, checked):
+        if isinstance(done, FileReport):
+            report = done
             if report.accepted:
                 _sender_check(report, inc, ws)
+        else:    # crashed, timed out or too big: never reached the task, so not stored yet
+            report = FileReport(display=inc.display, sha256=inc.sha256, problems=list(done.problems))
+            if not dry_run:
+                _store(ws.root, inc.sha256, inc.name, inc.data)
         report.problems[:0] = by_display.get(inc.display, [])
         reports.append(report)
-        if progress:
-            progress(1)
     # A dry run walks the same decisions against a read-only database and records nothing.
     with history.transaction() if not dry_run else contextlib.nullcontext():
         pending: set[str] = set()
@@ -174,7 +218,8 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
                 if inc.source in retried:
                     history.drop_entry(retried[inc.source])   # now taken: its earlier rejection is replaced
                 ledger_id = history.add_entry(
-                    source=inc.source, display=inc.display, sha256=inc.sha256, stored=_store(ws, inc),
+                    source=inc.source, display=inc.display, sha256=inc.sha256,
+                    stored=_stored_name(inc.sha256, inc.name),
                     sender=inc.sender, received=inc.received, run_period=run_period,
                     unit_code=report.unit_code or None, period=report.period or None, decision=decision,
                     problems=report.problems, changed_fields=", ".join(changed))

@@ -32,9 +32,12 @@ _PRELOAD = ["antt_batch.reader", "python_calamine", "defusedxml.ElementTree"]
 
 
 def read_many(items: list[tuple[bytes, str]],
-              progress: Callable[[int, int], None] | None = None) -> list:
+              progress: Callable[[int, int], None] | None = None, task=None) -> list:
     """Read every `(data, display_name)` in a child process; return their `ReadResult`s in the same order.
 
+    With `task`, a picklable callable, a worker returns `task(index, data, display)` instead of the `ReadResult`, so
+    work that follows the reading (validation) runs in the workers too, on every CPU; a file that crashed or timed
+    out, or was too big to send, still gets a `ReadResult` with its problem.
     Never raises for a bad file. `progress(done, total)` is called after each file, from this process.
     Raises RuntimeError only if a worker process cannot start at all (a broken installation, not a bad file).
     """
@@ -69,7 +72,7 @@ def read_many(items: list[tuple[bytes, str]],
                         continue
                     worker.send(_chunk(todo, items, size), items)
             while todo and len(workers) < size:
-                workers.append(_Worker(ctx, crash_on))
+                workers.append(_Worker(ctx, crash_on, task))
                 workers[-1].send(_chunk(todo, items, size), items)
             busy = [w for w in workers if w.pending]
             _wait(busy)
@@ -130,12 +133,19 @@ def _wait(busy: list[_Worker]) -> None:
     wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout=max(0.0, deadline - time.monotonic()))
 
 
+class TaskFailed:
+    """A task raised inside a worker: its traceback, re-raised in the parent (a crash would blame the file)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
 class _Worker:
     """One child process, its pipe, and the files sent to it that have no result yet (in order)."""
 
-    def __init__(self, ctx, crash_on: str):
+    def __init__(self, ctx, crash_on: str, task=None):
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve, args=(child, crash_on), daemon=True, name="antt-reader")
+        self.process = ctx.Process(target=serve, args=(child, crash_on, task), daemon=True, name="antt-reader")
         self.process.start()
         child.close()
         self.conn, self.pending, self.dead, self.ready = parent, deque(), False, False
@@ -159,6 +169,8 @@ class _Worker:
                     self.ready = True
                     continue
                 index, result = message
+                if isinstance(result, TaskFailed):
+                    raise RuntimeError(f"antt-batch: a reader worker failed on a file:\n{result.text}")
                 self.pending.remove(index)
                 results[index] = result
                 finished += 1
@@ -219,8 +231,9 @@ def _exit_reason(code: int | None) -> str:
     return f"mã thoát {code}"
 
 
-def serve(conn, crash_on: str) -> None:
-    """Worker main loop: receive chunks of (index, data, display), send back (index, ReadResult) one by one."""
+def serve(conn, crash_on: str, task=None) -> None:
+    """Worker main loop: receive chunks of (index, data, display), send back (index, ReadResult or task result)
+    one by one."""
     import faulthandler
     import signal
 
@@ -243,7 +256,14 @@ def serve(conn, crash_on: str) -> None:
         for index, data, display in chunk:
             if crash_on and crash_on in safe_display_name(display):
                 os.abort()                                  # test hook, see the module docstring
-            result = read_workbook(data, display)
+            if task is None:
+                result = read_workbook(data, display)
+            else:
+                try:
+                    result = task(index, data, display)
+                except Exception:                           # a bug, not a bad file: the parent raises it
+                    import traceback
+                    result = TaskFailed(traceback.format_exc())
             try:
                 conn.send((index, result))
             except Exception as exc:                        # an unpicklable value: report it, keep going

@@ -190,6 +190,30 @@ def test_a_crashing_file_costs_only_that_file(monkeypatch):
     assert "SIGABRT" in crashed.problems[0].message
 
 
+class UnitCodeTask:
+    """A task run in the workers instead of returning the ReadResult: module level, so it can be pickled."""
+
+    def __call__(self, index: int, data: bytes, display: str):
+        if "BUG" in display:
+            raise KeyError("a bug in the task")
+        return index, read_workbook(data, display).workbook.values["antt_unit_code"]
+
+
+def test_a_task_runs_in_the_workers_and_crashes_still_cost_one_file(monkeypatch):
+    monkeypatch.setenv(CRASH_ENV, "CRASH-ME")
+    items = [(template(unit="XOM01"), "a.xlsx"), (template(unit="XOM02"), "b_CRASH-ME.xlsx"),
+             (template(unit="XOM03"), "c.xlsx")]
+    first, crashed, third = read_many(items, task=UnitCodeTask())
+    assert first == (0, "XOM01") and third == (2, "XOM03")
+    assert crashed.workbook is None and [p.code for p in crashed.problems] == ["reader-crashed"]
+
+
+def test_a_failing_task_is_a_bug_not_a_bad_file():
+    items = [(template(unit="XOM01"), "a.xlsx"), (template(unit="XOM02"), "b_BUG.xlsx")]
+    with pytest.raises(RuntimeError, match="a bug in the task"):
+        read_many(items, task=UnitCodeTask())
+
+
 def test_crash_isolation_with_another_thread_running(monkeypatch):
     """With a second thread alive the workers are not forked from this process (forkserver on Linux)."""
     monkeypatch.setenv(CRASH_ENV, "CRASH-ME")
