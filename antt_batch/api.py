@@ -14,8 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 from antt_batch import __version__
-from antt_batch.assemble import VN_TZ
 from antt_batch.errors import Location, Problem, problem
+from antt_batch.text import VN_TZ
 from antt_batch.workspace import Workspace, load_workspace
 
 
@@ -125,11 +125,12 @@ def validate(ws: Workspace, period: str, paths: list[Path]):
         history.close()
 
 
-def ingest(ws: Workspace, period: str, paths: list[Path], progress=None):
+def ingest(ws: Workspace, period: str, paths: list[Path], progress=None, while_reading=None):
     from antt_batch.history import History
     from antt_batch.pipeline import ingest as do_ingest
     with History(ws.db_path) as history:
-        return do_ingest(ws, catalog_for(ws), history, [Path(p) for p in paths], period, progress=progress)
+        return do_ingest(ws, catalog_for(ws), history, [Path(p) for p in paths], period, progress=progress,
+                         while_reading=while_reading)
 
 
 def report_path(ws: Workspace, period: str) -> Path:
@@ -173,12 +174,20 @@ def write_report(ws: Workspace, period: str | None = None, year: int | None = No
     return ReportOutcome(written.path, written.locked, result, extra, inp.progress)
 
 
+def _import_report_stage() -> None:
+    """Import what scoring and the workbook need (~70 ms, xlsxwriter most of it) while the workers read files."""
+    import antt_batch.assemble  # noqa: F401
+    import antt_batch.report  # noqa: F401
+    import antt_batch.score  # noqa: F401
+
+
 def run_month(ws: Workspace, period: str, inbox: Path | None = None, today: date | None = None,
               next_templates: bool = True, drafts: bool = True, progress=None) -> RunResult:
     """The monthly one command (spec §9.1): ingest the inbox, merge, score, write the workbook and next month's kit."""
     from antt_batch.score.periods import next_month
     inbox = Path(inbox) if inbox else ws.inbox(period)
-    result = ingest(ws, period, [inbox] if inbox.exists() else [], progress=progress)
+    result = ingest(ws, period, [inbox] if inbox.exists() else [], progress=progress,
+                    while_reading=_import_report_stage)
     report = write_report(ws, period=period, today=today)
     run = RunResult(period, result, report)
     if next_templates:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from antt_batch.errors import Location, Problem, problem
 from antt_batch.model import ProgressCell, ScoringInput
 from antt_batch.score.periods import month_end, next_month
-
-VN_TZ = timezone(timedelta(hours=7))
+from antt_batch.text import VN_TZ
 
 
 def scoring_input(ws, history, up_to_period: str) -> ScoringInput:

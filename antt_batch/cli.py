@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import re
 import sys
-import traceback
 from datetime import date, datetime
 from pathlib import Path
 
@@ -58,6 +57,7 @@ def guarded(func):
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception:
+            import traceback
             ctx = click.get_current_context()
             log_dir = Path(ctx.find_root().params.get("workspace") or ".") / "logs"
             try:

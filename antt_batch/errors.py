@@ -10,7 +10,7 @@ import string
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 ERROR = "error"
 WARNING = "warning"
@@ -59,8 +59,7 @@ class AnttError(Exception):
 @lru_cache(maxsize=1)
 def message_catalog() -> dict[str, dict]:
     """The message catalog, read once."""
-    text = resources.files("antt_batch.catalog").joinpath("messages.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return tomllib.loads((Path(__file__).parent / "catalog" / "messages.toml").read_text(encoding="utf-8"))
 
 
 class _Blank(dict):

@@ -23,7 +23,7 @@ import re
 import stat
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email import errors as email_errors
 from email import policy
 from email.message import EmailMessage
@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import Location, Problem, problem
-from .text import nfc, safe_display_name
+from .text import VN_TZ, nfc, safe_display_name
 
-VN_TZ = timezone(timedelta(hours=7))
 NAME_LIMIT = 150            # UTF-8 bytes of a stored name: well under every file system's 255
 LABEL_LIMIT = 200           # characters of one name shown to users
 UNREADABLE = "unreadable-file"

@@ -11,12 +11,13 @@ import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from antt_batch.errors import Location, Problem, problem
-from antt_batch.model import Evidence
-from antt_batch.score.incidents import report_key
-from antt_batch.score.periods import month_end
-from antt_batch.validate import FileReport, validate_workbook
+
+if TYPE_CHECKING:
+    from antt_batch.model import Evidence
+    from antt_batch.validate import FileReport
 
 
 @dataclass
@@ -60,24 +61,25 @@ def _store(root: Path, sha256: str, name: str, data: bytes) -> str:
 
 
 class _Check:
-    """What a reader worker does with each new file of an ingest (see `worker.read_many(task=)`): keep its copy in
-    the store (real runs), read it, validate it. Runs in the workers, so it travels as the workspace root and is
-    re-opened there when the worker does not inherit this process's memory (spawn)."""
+    """What a reader worker does with each new file of an ingest (see `worker.Readers`): keep its copy in the store
+    (real runs), read it, validate it. Runs in the workers, so it travels as the workspace root and is re-opened
+    there when the worker does not inherit this process's memory (spawn)."""
 
-    def __init__(self, ws, catalog, run_period: str, files: list[tuple[str, str]], store: bool):
-        self.root, self.run_period, self.files, self.store = ws.root, run_period, files, store   # files: (sha, name)
+    def __init__(self, ws, catalog, run_period: str, store: bool):
+        self.root, self.run_period, self.store = ws.root, run_period, store
         self.ws, self.catalog = ws, catalog
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "ws": None, "catalog": None}
 
-    def __call__(self, index: int, data: bytes, display: str) -> FileReport:
+    def __call__(self, key: tuple[str, str], data: bytes, display: str):
         from antt_batch.reader import read_workbook
+        from antt_batch.validate import FileReport, validate_workbook
         if self.ws is None:
             from antt_batch.api import catalog_for, open_workspace
             self.ws = open_workspace(self.root)
             self.catalog = catalog_for(self.ws)
-        sha256, name = self.files[index]
+        sha256, name = key
         if self.store:
             _store(self.root, sha256, name, data)
         read = read_workbook(data, display)
@@ -96,6 +98,7 @@ def _sender_check(report: FileReport, incoming, ws) -> None:
 
 
 def _locked_year(history, catalog, report: FileReport) -> int | None:
+    from antt_batch.score.periods import month_end
     year = catalog.unit_types[report.unit_type].year_of(month_end(report.period))
     return year if history.is_locked(report.unit_type, year) else None
 
@@ -128,6 +131,7 @@ def _decide(history, catalog, report: FileReport, incoming, pending_hashes: set[
 
 def _repeated_rows(history, report: FileReport) -> None:
     """`duplicate-row` for incidents already reported in another month; scoring counts them once."""
+    from antt_batch.score.incidents import report_key
     earlier: dict[tuple, Evidence] = {}
     for old in history.earlier_incidents(report.unit_code, report.period):
         earlier.setdefault(report_key(old), old.evidence)
@@ -169,9 +173,17 @@ def _collect(ws, paths: list[Path]):
 
 
 def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bool = False,
-           progress=None) -> IngestResult:
-    """Take every file under `paths` into history (or, with `dry_run`, only say what would happen)."""
-    from antt_batch.worker import read_many
+           progress=None, while_reading=None) -> IngestResult:
+    """Take every file under `paths` into history (or, with `dry_run`, only say what would happen).
+
+    `while_reading()` runs once in this process while the workers read (see `worker.Readers.read`)."""
+    from antt_batch.worker import Readers
+    with Readers(_Check(ws, catalog, run_period, store=not dry_run)) as readers:   # starting while we collect
+        return _ingest(ws, catalog, history, paths, run_period, dry_run, progress, while_reading, readers)
+
+
+def _ingest(ws, catalog, history, paths, run_period, dry_run, progress, while_reading, readers) -> IngestResult:
+    from antt_batch.validate import FileReport
 
     incomings, intake_problems = _collect(ws, paths)
     by_display: dict[str, list[Problem]] = {}
@@ -191,8 +203,8 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
             if earlier:
                 retried[inc.source] = earlier[0]
     new.sort(key=lambda inc: (inc.received, inc.source))
-    check = _Check(ws, catalog, run_period, [(inc.sha256, inc.name) for inc in new], store=not dry_run)
-    checked = read_many([(inc.data, inc.display) for inc in new], task=check, progress=_steps(progress))
+    checked = readers.read([(inc.data, inc.display, (inc.sha256, inc.name)) for inc in new],
+                           progress=_steps(progress), while_waiting=while_reading)
     reports = []
     for inc, done in zip(new, checked):
         if isinstance(done, FileReport):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
+#: Vietnam time. The country has no daylight saving, so a fixed UTC+7 is exact and needs no tz database (Windows).
+VN_TZ = timezone(timedelta(hours=7))
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 

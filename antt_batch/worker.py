@@ -31,38 +31,66 @@ CRASH_ENV = "ANTT_TEST_CRASH_ON"
 _PRELOAD = ["antt_batch.reader", "python_calamine", "defusedxml.ElementTree"]
 
 
-def read_many(items: list[tuple[bytes, str]],
-              progress: Callable[[int, int], None] | None = None, task=None) -> list:
+def read_many(items: list[tuple], progress: Callable[[int, int], None] | None = None, task=None,
+              while_waiting: Callable[[], None] | None = None) -> list:
     """Read every `(data, display_name)` in a child process; return their `ReadResult`s in the same order.
 
-    With `task`, a picklable callable, a worker returns `task(index, data, display)` instead of the `ReadResult`, so
-    work that follows the reading (validation) runs in the workers too, on every CPU; a file that crashed or timed
-    out, or was too big to send, still gets a `ReadResult` with its problem.
-    Never raises for a bad file. `progress(done, total)` is called after each file, from this process.
-    Raises RuntimeError only if a worker process cannot start at all (a broken installation, not a bad file).
+    A shorthand for `Readers(task).read(...)`; see there.
     """
-    from .container import size_problem
-    from .reader import ReadResult
+    with Readers(task, start=0) as readers:
+        return readers.read(items, progress, while_waiting)
 
-    total = len(items)
-    results: list = [None] * total
-    todo: deque[int] = deque()
-    for index, (data, display) in enumerate(items):
-        too_big = size_problem(data, display)        # never ship a huge file through a pipe
-        if too_big:
-            results[index] = ReadResult(None, [too_big])
-        else:
-            todo.append(index)
-    done = total - len(todo)
-    if progress and done:
-        progress(done, total)
-    if not todo:
-        return results
-    ctx = _context()
-    size = min(os.cpu_count() or 1, len(todo)) if len(todo) > limits.POOL_THRESHOLD else 1
-    crash_on = os.environ.get(CRASH_ENV, "")
-    workers: list[_Worker] = []
-    try:
+
+class Readers:
+    """Reader workers, a context manager. They can be started before the files are known (`start`), so that their
+    start-up (a fork, the reader's imports) overlaps this process's own work, such as collecting the files.
+
+    With `task`, a picklable callable, a worker returns `task(key, data, display)` for each item
+    `(data, display, key)` (`key` defaults to the item's index) instead of the `ReadResult`, so the work that
+    follows the reading (validation) runs in the workers too, on every CPU. A file that crashed or timed out, or was
+    too big to send, still gets a `ReadResult` with its problem. An exception raised by the task is a bug, not a bad
+    file: it is raised here as RuntimeError with the worker's traceback.
+    """
+
+    def __init__(self, task=None, start: int = 1):
+        self.task = task
+        self.ctx = _context()
+        self.crash_on = os.environ.get(CRASH_ENV, "")
+        self.workers = [_Worker(self.ctx, self.crash_on, task) for _ in range(start)]
+
+    def __enter__(self) -> Readers:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
+
+    def read(self, items: list[tuple], progress: Callable[[int, int], None] | None = None,
+             while_waiting: Callable[[], None] | None = None) -> list:
+        """Results for `items` in their order (see the class). Never raises for a bad file.
+
+        One worker reads up to `limits.POOL_THRESHOLD` files, one per CPU above. `while_waiting()` is called once,
+        when the workers have their first files: this process would otherwise sit idle while they read (the
+        monthly run imports the scorer and the workbook writer then). `progress(done, total)` is called after each
+        file, from this process. Raises RuntimeError if a worker process cannot start at all (a broken
+        installation, not a bad file).
+        """
+        total = len(items)
+        results: list = [None] * total
+        todo: deque[int] = deque()
+        for index, item in enumerate(items):
+            if len(item[0]) > limits.MAX_FILE_BYTES:        # never ship a huge file through a pipe
+                from .container import size_problem
+                from .reader import ReadResult
+                results[index] = ReadResult(None, [size_problem(item[0], item[1])])
+            else:
+                todo.append(index)
+        done = total - len(todo)
+        if progress and done:
+            progress(done, total)
+        size = min(os.cpu_count() or 1, len(todo)) if len(todo) > limits.POOL_THRESHOLD else 1
+        workers = self.workers
         while todo or any(w.pending for w in workers):
             for worker in list(workers):
                 if not worker.pending and todo:
@@ -72,8 +100,11 @@ def read_many(items: list[tuple[bytes, str]],
                         continue
                     worker.send(_chunk(todo, items, size), items)
             while todo and len(workers) < size:
-                workers.append(_Worker(ctx, crash_on, task))
+                workers.append(_Worker(self.ctx, self.crash_on, self.task))
                 workers[-1].send(_chunk(todo, items, size), items)
+            if while_waiting:
+                while_waiting()
+                while_waiting = None
             busy = [w for w in workers if w.pending]
             _wait(busy)
             for worker in busy:
@@ -84,10 +115,7 @@ def read_many(items: list[tuple[bytes, str]],
                 done += finished
                 if progress and finished:
                     progress(done, total)
-    finally:
-        for worker in workers:
-            worker.stop()
-    return results
+        return results
 
 
 def _context():
@@ -155,7 +183,7 @@ class _Worker:
         self.pending.extend(chunk)
         self.since = time.monotonic()
         try:
-            self.conn.send([(i, items[i][0], items[i][1]) for i in chunk])
+            self.conn.send([(i, *items[i]) for i in chunk])
         except OSError:                                     # died before reading: `collect` will notice
             self.dead = True
 
@@ -232,8 +260,8 @@ def _exit_reason(code: int | None) -> str:
 
 
 def serve(conn, crash_on: str, task=None) -> None:
-    """Worker main loop: receive chunks of (index, data, display), send back (index, ReadResult or task result)
-    one by one."""
+    """Worker main loop: receive chunks of (index, data, display[, key]), send back (index, ReadResult or task
+    result) one by one."""
     import faulthandler
     import signal
 
@@ -253,14 +281,14 @@ def serve(conn, crash_on: str, task=None) -> None:
             return
         if chunk is None:
             return
-        for index, data, display in chunk:
+        for index, data, display, *key in chunk:
             if crash_on and crash_on in safe_display_name(display):
                 os.abort()                                  # test hook, see the module docstring
             if task is None:
                 result = read_workbook(data, display)
             else:
                 try:
-                    result = task(index, data, display)
+                    result = task(key[0] if key else index, data, display)
                 except Exception:                           # a bug, not a bad file: the parent raises it
                     import traceback
                     result = TaskFailed(traceback.format_exc())
