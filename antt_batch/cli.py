@@ -7,6 +7,7 @@ Exit codes: 0 report written (even with rejected files), 1 unexpected failure, 2
 from __future__ import annotations
 
 import functools
+import gc
 import re
 import sys
 from datetime import date, datetime
@@ -275,4 +276,7 @@ def backup(ctx, out):
 
 
 def main() -> None:
+    # A run is short and its objects are almost all acyclic (records, rows): collecting every 700 allocations, the
+    # default, costs ~20 % of scoring and writing (measured on 600 units); every 50,000 keeps memory flat.
+    gc.set_threshold(50_000, 20, 100)
     cli(prog_name="antt-batch")

@@ -77,8 +77,9 @@ def write_workbook(path: Path, build, *, created: datetime, title: str, rows: in
     tmp = Path(tmp_name)
     try:
         with tempfile.TemporaryDirectory(prefix="antt-xlsx-", ignore_cleanup_errors=True) as scratch:
-            workbook = _Workbook(str(tmp), {**WORKBOOK_OPTIONS, "tmpdir": scratch})
-            workbook.stream = rows > STREAM_ABOVE_ROWS
+            stream = rows > STREAM_ABOVE_ROWS     # else every part is assembled in memory, no scratch files
+            workbook = _Workbook(str(tmp), {**WORKBOOK_OPTIONS, "tmpdir": scratch, "in_memory": not stream})
+            workbook.stream = stream
             try:
                 workbook.set_properties({"title": title, "author": "antt-batch", "created": created})
                 build(workbook, Styles(workbook))

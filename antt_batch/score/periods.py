@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from datetime import date
 
 
@@ -69,7 +69,7 @@ class Window:
         """An event dated `day` counts in this window: inside the year and not after the as-of day."""
         return self.start <= day <= min(self.end, self.as_of)
 
-    @property
+    @cached_property     # asked for by every criterion of every unit (writes __dict__: fine on a frozen class)
     def months(self) -> tuple[str, ...]:
         """The months whose snapshots belong to this year: those whose last day lies inside the period."""
         months, period = [], month_of(self.start)
