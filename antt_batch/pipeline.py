@@ -156,97 +156,114 @@ def _steps(progress):
 
 
 def _collect(ws, paths: list[Path]):
-    """Collect every path; sources are prefixed with the path's place in the workspace (or its absolute path), so
-    `inbox/2025-02/X.xlsx` and `inbox/2025-03/X.xlsx` are different sources while displays stay short."""
+    """Stream what is under every path; sources are prefixed with the path's place in the workspace (or its absolute
+    path), so `inbox/2025-02/X.xlsx` and `inbox/2025-03/X.xlsx` are different sources while displays stay short."""
     from dataclasses import replace
 
-    from antt_batch.intake import collect
-    incomings, problems = [], []
+    from antt_batch.intake import Incoming, iter_collect
     for path in paths:
-        found, met = collect([path])
-        path = Path(path).resolve()
-        base = path if path.is_dir() else path.parent
+        resolved = Path(path).resolve()
+        base = resolved if resolved.is_dir() else resolved.parent
         prefix = base.relative_to(ws.root).as_posix() if base.is_relative_to(ws.root) else base.as_posix()
-        incomings += [replace(inc, source=f"{prefix}/{inc.source}") for inc in found]
-        problems += met
-    return incomings, problems
+        for found in iter_collect([path]):
+            yield replace(found, source=f"{prefix}/{found.source}") if isinstance(found, Incoming) else found
 
 
 def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bool = False,
            progress=None, while_reading=None) -> IngestResult:
     """Take every file under `paths` into history (or, with `dry_run`, only say what would happen).
 
-    `while_reading()` runs once in this process while the workers read (see `worker.Readers.read`)."""
+    Collecting, reading and deciding overlap: each new file goes to a reader worker as soon as it is found, and the
+    decisions, which follow the order files were received in, are taken as the results come back, in one
+    transaction. `while_reading()` runs once in this process while the workers read (see `worker.Readers`)."""
     from antt_batch.worker import Readers
     with Readers(_Check(ws, catalog, run_period, store=not dry_run)) as readers:   # starting while we collect
-        return _ingest(ws, catalog, history, paths, run_period, dry_run, progress, while_reading, readers)
+        return _Ingest(ws, catalog, history, run_period, dry_run).run(paths, readers, progress, while_reading)
 
 
-def _ingest(ws, catalog, history, paths, run_period, dry_run, progress, while_reading, readers) -> IngestResult:
-    from antt_batch.validate import FileReport
+class _Ingest:
+    """One ingest: what was found, and the decisions taken in the order the files were received."""
 
-    incomings, intake_problems = _collect(ws, paths)
-    by_display: dict[str, list[Problem]] = {}
-    for prob in intake_problems:
-        by_display.setdefault(prob.location.file, []).append(prob)
-    attached = {inc.display for inc in incomings} & set(by_display)
-    intake_problems = [p for p in intake_problems if p.location.file not in attached]
-    result = IngestResult(run_period)
-    new = []
-    retried: dict[str, int] = {}   # source -> ledger id of an earlier rejection, evaluated again (config may be fixed)
-    for inc in incomings:
-        earlier = history.seen(inc.source, inc.sha256)
-        if earlier and earlier[1] != "rejected":
-            result.outcomes.append(FileOutcome(inc.display, "seen"))
-        else:
-            new.append(inc)
+    def __init__(self, ws, catalog, history, run_period: str, dry_run: bool):
+        self.ws, self.catalog, self.history, self.dry_run = ws, catalog, history, dry_run
+        self.result = IngestResult(run_period)
+        self.retried: dict[str, int] = {}   # source -> ledger id of an earlier rejection, evaluated again
+        self.attached: dict[str, list[Problem]] = {}   # intake problems of a file that was found anyway
+        self.pending: set[str] = set()      # hashes taken in this run
+
+    def run(self, paths, readers, progress, while_reading) -> IngestResult:
+        new, problems, displays = [], [], set()
+        for found in _collect(self.ws, paths):
+            if isinstance(found, Problem):
+                problems.append(found)
+                continue
+            displays.add(found.display)
+            earlier = self.history.seen(found.source, found.sha256)
+            if earlier and earlier[1] != "rejected":
+                self.result.outcomes.append(FileOutcome(found.display, "seen"))
+                continue
             if earlier:
-                retried[inc.source] = earlier[0]
-    new.sort(key=lambda inc: (inc.received, inc.source))
-    checked = readers.read([(inc.data, inc.display, (inc.sha256, inc.name)) for inc in new],
-                           progress=_steps(progress), while_waiting=while_reading)
-    reports = []
-    for inc, done in zip(new, checked):
+                self.retried[found.source] = earlier[0]
+            readers.submit((found.data, found.display, (found.sha256, found.name)))
+            new.append(found)
+        for prob in problems:
+            if prob.location.file in displays:
+                self.attached.setdefault(prob.location.file, []).append(prob)
+        order = sorted(range(len(new)), key=lambda i: (new[i].received, new[i].source))
+        back: dict[int, object] = {}
+        taken = 0
+        # A dry run walks the same decisions against a read-only database and records nothing.
+        with self.history.transaction() if not self.dry_run else contextlib.nullcontext():
+            for index, done in readers.results(_steps(progress), while_reading):
+                back[index] = done
+                while taken < len(order) and order[taken] in back:
+                    self._take(new[order[taken]], back.pop(order[taken]))
+                    new[order[taken]] = None                     # its bytes are no longer needed
+                    taken += 1
+            for prob in problems:
+                if prob.location.file not in displays:
+                    self._note(prob)
+        return self.result
+
+    def _take(self, inc, done) -> None:
+        """Decide on one new file, with its worker's result, and record it."""
+        from antt_batch.validate import FileReport
+        history, dry_run = self.history, self.dry_run
         if isinstance(done, FileReport):
             report = done
             if report.accepted:
-                _sender_check(report, inc, ws)
-        else:    # crashed, timed out or too big: never reached the task, so not stored yet
+                _sender_check(report, inc, self.ws)
+        else:    # crashed, timed out or too big: the task may not have stored it
             report = FileReport(display=inc.display, sha256=inc.sha256, problems=list(done.problems))
             if not dry_run:
-                _store(ws.root, inc.sha256, inc.name, inc.data)
-        report.problems[:0] = by_display.get(inc.display, [])
-        reports.append(report)
-    # A dry run walks the same decisions against a read-only database and records nothing.
-    with history.transaction() if not dry_run else contextlib.nullcontext():
-        pending: set[str] = set()
-        for inc, report in zip(new, reports):
-            decision, changed = _decide(history, catalog, report, inc, pending, apply=not dry_run)
-            pending.add(inc.sha256)
-            if inc.source in retried and decision == "rejected":   # same file, same verdict: not a new event
-                result.outcomes.append(FileOutcome(inc.display, "seen"))
-                continue
-            if not dry_run:
-                if inc.source in retried:
-                    history.drop_entry(retried[inc.source])   # now taken: its earlier rejection is replaced
-                ledger_id = history.add_entry(
-                    source=inc.source, display=inc.display, sha256=inc.sha256,
-                    stored=_stored_name(inc.sha256, inc.name),
-                    sender=inc.sender, received=inc.received, run_period=run_period,
-                    unit_code=report.unit_code or None, period=report.period or None, decision=decision,
-                    problems=report.problems, changed_fields=", ".join(changed))
-                if decision in ("accepted", "superseded"):
-                    history.add_values(ledger_id, report.fields, report.incidents)
-            result.outcomes.append(FileOutcome(inc.display, decision, report.unit_code, report.period,
-                                               report.problems, changed))
-        for prob in intake_problems:
-            source = f"intake:{prob.location.file}:{prob.code}"
-            if history.seen(source, ""):
-                continue
-            decision = "rejected" if prob.is_error else "noted"   # e.g. a message without attachment
-            if not dry_run:
-                history.add_entry(source=source, display=prob.location.file, sha256="", stored="", sender=None,
-                                  received=None, run_period=run_period, unit_code=None, period=None,
-                                  decision=decision, problems=[prob])
-            result.outcomes.append(FileOutcome(prob.location.file, decision, problems=[prob]))
-    return result
+                _store(self.ws.root, inc.sha256, inc.name, inc.data)
+        report.problems[:0] = self.attached.get(inc.display, [])
+        decision, changed = _decide(history, self.catalog, report, inc, self.pending, apply=not dry_run)
+        self.pending.add(inc.sha256)
+        if inc.source in self.retried and decision == "rejected":   # same file, same verdict: not a new event
+            self.result.outcomes.append(FileOutcome(inc.display, "seen"))
+            return
+        if not dry_run:
+            if inc.source in self.retried:
+                history.drop_entry(self.retried[inc.source])   # now taken: its earlier rejection is replaced
+            ledger_id = history.add_entry(
+                source=inc.source, display=inc.display, sha256=inc.sha256, stored=_stored_name(inc.sha256, inc.name),
+                sender=inc.sender, received=inc.received, run_period=self.result.run_period,
+                unit_code=report.unit_code or None, period=report.period or None, decision=decision,
+                problems=report.problems, changed_fields=", ".join(changed))
+            if decision in ("accepted", "superseded"):
+                history.add_values(ledger_id, report.fields, report.incidents)
+        self.result.outcomes.append(FileOutcome(inc.display, decision, report.unit_code, report.period,
+                                                report.problems, changed))
+
+    def _note(self, prob: Problem) -> None:
+        """An intake problem that belongs to no file found (a message without attachment, an unreadable file)."""
+        source = f"intake:{prob.location.file}:{prob.code}"
+        if self.history.seen(source, ""):
+            return
+        decision = "rejected" if prob.is_error else "noted"
+        if not self.dry_run:
+            self.history.add_entry(source=source, display=prob.location.file, sha256="", stored="", sender=None,
+                                   received=None, run_period=self.result.run_period, unit_code=None, period=None,
+                                   decision=decision, problems=[prob])
+        self.result.outcomes.append(FileOutcome(prob.location.file, decision, problems=[prob]))

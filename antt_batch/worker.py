@@ -23,7 +23,7 @@ import os
 import sys
 import time
 from collections import deque
-from typing import Callable
+from typing import Callable, Iterator
 
 from . import limits
 
@@ -43,13 +43,17 @@ def read_many(items: list[tuple], progress: Callable[[int, int], None] | None = 
 
 class Readers:
     """Reader workers, a context manager. They can be started before the files are known (`start`), so that their
-    start-up (a fork, the reader's imports) overlaps this process's own work, such as collecting the files.
+    start-up (a fork, the reader's imports) overlaps this process's own work; files are `submit`ted one by one as
+    they are found and go to an idle worker at once, and `results()` yields each result as soon as it is back.
 
     With `task`, a picklable callable, a worker returns `task(key, data, display)` for each item
     `(data, display, key)` (`key` defaults to the item's index) instead of the `ReadResult`, so the work that
     follows the reading (validation) runs in the workers too, on every CPU. A file that crashed or timed out, or was
     too big to send, still gets a `ReadResult` with its problem. An exception raised by the task is a bug, not a bad
-    file: it is raised here as RuntimeError with the worker's traceback.
+    file: it is raised here as RuntimeError with the worker's traceback. Never raises for a bad file; raises
+    RuntimeError if a worker process cannot start at all (a broken installation, not a bad file).
+
+    One worker reads up to `limits.POOL_THRESHOLD` files, one per CPU from then on.
     """
 
     def __init__(self, task=None, start: int = 1):
@@ -57,6 +61,10 @@ class Readers:
         self.ctx = _context()
         self.crash_on = os.environ.get(CRASH_ENV, "")
         self.workers = [_Worker(self.ctx, self.crash_on, task) for _ in range(start)]
+        self.items: list = []           # by index; None once its result has been delivered
+        self.todo: deque[int] = deque()
+        self.ready: dict = {}           # index -> result not yet delivered
+        self.delivered = 0
 
     def __enter__(self) -> Readers:
         return self
@@ -66,56 +74,76 @@ class Readers:
             worker.stop()
         self.workers = []
 
-    def read(self, items: list[tuple], progress: Callable[[int, int], None] | None = None,
-             while_waiting: Callable[[], None] | None = None) -> list:
-        """Results for `items` in their order (see the class). Never raises for a bad file.
+    def submit(self, item: tuple) -> int:
+        """Queue one item and hand it to an idle worker; returns its index. Does not wait."""
+        index = len(self.items)
+        self.items.append(item)
+        if len(item[0]) > limits.MAX_FILE_BYTES:            # never ship a huge file through a pipe
+            from .container import size_problem
+            from .reader import ReadResult
+            self.ready[index] = ReadResult(None, [size_problem(item[0], item[1])])
+        else:
+            self.todo.append(index)
+            self._pump()
+        return index
 
-        One worker reads up to `limits.POOL_THRESHOLD` files, one per CPU above. `while_waiting()` is called once,
-        when the workers have their first files: this process would otherwise sit idle while they read (the
-        monthly run imports the scorer and the workbook writer then). `progress(done, total)` is called after each
-        file, from this process. Raises RuntimeError if a worker process cannot start at all (a broken
-        installation, not a bad file).
-        """
-        total = len(items)
-        results: list = [None] * total
-        todo: deque[int] = deque()
-        for index, item in enumerate(items):
-            if len(item[0]) > limits.MAX_FILE_BYTES:        # never ship a huge file through a pipe
-                from .container import size_problem
-                from .reader import ReadResult
-                results[index] = ReadResult(None, [size_problem(item[0], item[1])])
-            else:
-                todo.append(index)
-        done = total - len(todo)
-        if progress and done:
-            progress(done, total)
-        size = min(os.cpu_count() or 1, len(todo)) if len(todo) > limits.POOL_THRESHOLD else 1
-        workers = self.workers
-        while todo or any(w.pending for w in workers):
-            for worker in list(workers):
-                if not worker.pending and todo:
-                    if not worker.process.is_alive():      # died while idle (killed from outside): replace it
-                        worker.stop(kill=True)
-                        workers.remove(worker)
-                        continue
-                    worker.send(_chunk(todo, items, size), items)
-            while todo and len(workers) < size:
-                workers.append(_Worker(self.ctx, self.crash_on, self.task))
-                workers[-1].send(_chunk(todo, items, size), items)
+    def results(self, progress: Callable[[int, int], None] | None = None,
+                while_waiting: Callable[[], None] | None = None) -> Iterator[tuple[int, object]]:
+        """`(index, result)` of every submitted item, in the order they finish.
+
+        `while_waiting()` is called once, before the first wait: this process would otherwise sit idle while the
+        workers read (the monthly run imports the scorer and the workbook writer then). `progress(done, total)` is
+        called as files finish."""
+        while True:
+            self._pump()
+            if self.ready:
+                done, self.ready = self.ready, {}
+                for index in done:
+                    self.items[index] = None
+                self.delivered += len(done)
+                if progress:
+                    progress(self.delivered, len(self.items))
+                yield from done.items()
+            if self.delivered == len(self.items):
+                return
             if while_waiting:
                 while_waiting()
                 while_waiting = None
-            busy = [w for w in workers if w.pending]
-            _wait(busy)
-            for worker in busy:
-                finished = worker.collect(results)
-                if worker.dead or worker.overdue():
-                    finished += worker.fail(results, todo, items)
+                continue
+            busy = [w for w in self.workers if w.pending]
+            if busy:                                        # else a failed worker's files wait for a new one
+                _wait(busy)
+
+    def read(self, items: list[tuple], progress: Callable[[int, int], None] | None = None,
+             while_waiting: Callable[[], None] | None = None) -> list:
+        """Results for `items` in their order (see the class)."""
+        first = len(self.items)
+        for item in items:
+            self.submit(item)
+        out: list = [None] * len(items)
+        for index, result in self.results(progress, while_waiting):
+            out[index - first] = result
+        return out
+
+    def _pump(self) -> None:
+        """Without waiting: give idle workers files, start workers as needed, take the results that are back."""
+        size = (os.cpu_count() or 1) if len(self.items) > limits.POOL_THRESHOLD else 1
+        workers, todo, items = self.workers, self.todo, self.items
+        for worker in list(workers):
+            if not worker.pending and todo:
+                if not worker.process.is_alive():      # died while idle (killed from outside): replace it
+                    worker.stop(kill=True)
                     workers.remove(worker)
-                done += finished
-                if progress and finished:
-                    progress(done, total)
-        return results
+                    continue
+                worker.send(_chunk(todo, items, size), items)
+        while todo and len(workers) < size:
+            workers.append(_Worker(self.ctx, self.crash_on, self.task))
+            workers[-1].send(_chunk(todo, items, size), items)
+        for worker in [w for w in workers if w.pending]:
+            worker.collect(self.ready)
+            if worker.dead or worker.overdue():
+                worker.fail(self.ready, todo, items)
+                workers.remove(worker)
 
 
 def _context():
@@ -187,7 +215,7 @@ class _Worker:
         except OSError:                                     # died before reading: `collect` will notice
             self.dead = True
 
-    def collect(self, results: list) -> int:
+    def collect(self, results: dict) -> int:
         """Take every result already sent back; notice a dead worker. Returns how many files finished."""
         finished = 0
         try:
@@ -212,7 +240,7 @@ class _Worker:
     def overdue(self) -> bool:
         return bool(self.pending) and time.monotonic() - self.since > limits.READ_TIMEOUT_S
 
-    def fail(self, results: list, todo: deque[int], items) -> int:
+    def fail(self, results: dict, todo: deque[int], items) -> int:
         """The worker died (or hangs) on its oldest pending file: reject that file, requeue the others."""
         from .errors import Location, problem
         from .reader import ReadResult
