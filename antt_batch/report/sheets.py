@@ -48,10 +48,14 @@ class Column:
     span: int = 1
 
 
-def merged_text(ws, row: int, first: int, last: int, text: str, fmt) -> None:
-    """Text across merged cells; merge_range() itself would write '=…' as a formula, so the text goes in after."""
+def merged_text(ws, row: int, first: int, last: int, text: str, fmt, *, framed: bool = True) -> None:
+    """Text across merged cells; merge_range() itself would write '=…' as a formula, so the text goes in after.
+
+    merge_range() also writes a blank cell carrying `fmt` under the whole range, which only borders and fills
+    need: text without a frame (`framed=False`) is merged without them, since the top-left cell's format is the
+    one shown (in the criteria keys this halves a small workbook's cells)."""
     if last > first:
-        ws.merge_range(row, first, row, last, "", fmt)
+        ws.merge_range(row, first, row, last, "", fmt if framed else None)
     write_text(ws, row, first, text, fmt)
 
 
@@ -333,7 +337,7 @@ def _criteria_key(ws, st: Styles, catalog, criteria: list[str], row: int, width:
         if height != DEFAULT_ROW_PT:
             ws.set_row(row + offset, height)
         write_text(ws, row + offset, 0, cid, id_fmt if heading else leaf_id_fmt)
-        merged_text(ws, row + offset, 1, max(width - 1, 1), text, heading_fmt if heading else wrap)
+        merged_text(ws, row + offset, 1, max(width - 1, 1), text, heading_fmt if heading else wrap, framed=False)
 
 
 def _headings(catalog, cid: str) -> list[tuple[str, str]]:
