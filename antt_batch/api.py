@@ -117,20 +117,23 @@ def validate(ws: Workspace, period: str, paths: list[Path]):
     """Dry run: what a run would accept, reject or supersede; writes nothing (the database is opened read-only)."""
     from antt_batch.history import History
     from antt_batch.pipeline import ingest as do_ingest
-    catalog = catalog_for(ws)
-    history = History(ws.db_path, readonly=True) if ws.db_path.exists() else History(Path(":memory:"))
-    try:
-        return do_ingest(ws, catalog, history, [Path(p) for p in paths], period, dry_run=True)
-    finally:
-        history.close()
+    from antt_batch.pipeline import start_readers
+    with start_readers(ws, period, dry_run=True) as readers:   # getting ready while the catalog loads
+        catalog = catalog_for(ws)
+        history = History(ws.db_path, readonly=True) if ws.db_path.exists() else History(Path(":memory:"))
+        try:
+            return do_ingest(ws, catalog, history, [Path(p) for p in paths], period, dry_run=True, readers=readers)
+        finally:
+            history.close()
 
 
 def ingest(ws: Workspace, period: str, paths: list[Path], progress=None, while_reading=None):
     from antt_batch.history import History
     from antt_batch.pipeline import ingest as do_ingest
-    with History(ws.db_path) as history:
+    from antt_batch.pipeline import start_readers
+    with start_readers(ws, period) as readers, History(ws.db_path) as history:   # readers get ready meanwhile
         return do_ingest(ws, catalog_for(ws), history, [Path(p) for p in paths], period, progress=progress,
-                         while_reading=while_reading)
+                         while_reading=while_reading, readers=readers)
 
 
 def report_path(ws: Workspace, period: str) -> Path:

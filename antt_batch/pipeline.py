@@ -65,20 +65,28 @@ class _Check:
     (real runs), read it, validate it. Runs in the workers, so it travels as the workspace root and is re-opened
     there when the worker does not inherit this process's memory (spawn)."""
 
-    def __init__(self, ws, catalog, run_period: str, store: bool):
+    def __init__(self, ws, run_period: str, store: bool, catalog=None):
         self.root, self.run_period, self.store = ws.root, run_period, store
         self.ws, self.catalog = ws, catalog
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "ws": None, "catalog": None}
 
+    def prepare(self) -> None:
+        """Open what the checks need (a forked worker may have inherited it) and import the reader."""
+        from antt_batch import reader, validate  # noqa: F401
+        if self.ws is None:
+            from antt_batch.api import open_workspace
+            self.ws = open_workspace(self.root)
+        if self.catalog is None:
+            from antt_batch.api import catalog_for
+            self.catalog = catalog_for(self.ws)
+
     def __call__(self, key: tuple[str, str], data: bytes, display: str):
         from antt_batch.reader import read_workbook
         from antt_batch.validate import FileReport, validate_workbook
-        if self.ws is None:
-            from antt_batch.api import catalog_for, open_workspace
-            self.ws = open_workspace(self.root)
-            self.catalog = catalog_for(self.ws)
+        if self.ws is None or self.catalog is None:
+            self.prepare()
         sha256, name = key
         if self.store:
             _store(self.root, sha256, name, data)
@@ -169,15 +177,21 @@ def _collect(ws, paths: list[Path]):
             yield replace(found, source=f"{prefix}/{found.source}") if isinstance(found, Incoming) else found
 
 
+def start_readers(ws, run_period: str, dry_run: bool = False, catalog=None):
+    """Reader workers for an ingest, started now: they get ready (imports, catalog) while this process goes on."""
+    from antt_batch.worker import Readers
+    return Readers(_Check(ws, run_period, store=not dry_run, catalog=catalog))
+
+
 def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bool = False,
-           progress=None, while_reading=None) -> IngestResult:
+           progress=None, while_reading=None, readers=None) -> IngestResult:
     """Take every file under `paths` into history (or, with `dry_run`, only say what would happen).
 
     Collecting, reading and deciding overlap: each new file goes to a reader worker as soon as it is found, and the
     decisions, which follow the order files were received in, are taken as the results come back, in one
-    transaction. `while_reading()` runs once in this process while the workers read (see `worker.Readers`)."""
-    from antt_batch.worker import Readers
-    with Readers(_Check(ws, catalog, run_period, store=not dry_run)) as readers:   # starting while we collect
+    transaction. `while_reading()` runs once in this process while the workers read (see `worker.Readers`).
+    `readers` are workers from `start_readers` (started earlier by the caller); they are closed here."""
+    with readers or start_readers(ws, run_period, dry_run, catalog) as readers:
         return _Ingest(ws, catalog, history, run_period, dry_run).run(paths, readers, progress, while_reading)
 
 

@@ -46,7 +46,8 @@ class Readers:
     start-up (a fork, the reader's imports) overlaps this process's own work; files are `submit`ted one by one as
     they are found and go to an idle worker at once, and `results()` yields each result as soon as it is back.
 
-    With `task`, a picklable callable, a worker returns `task(key, data, display)` for each item
+    With `task`, a picklable callable (with an optional `prepare()` that a worker calls once on starting), a worker
+    returns `task(key, data, display)` for each item
     `(data, display, key)` (`key` defaults to the item's index) instead of the `ReadResult`, so the work that
     follows the reading (validation) runs in the workers too, on every CPU. A file that crashed or timed out, or was
     too big to send, still gets a `ReadResult` with its problem. An exception raised by the task is a bug, not a bad
@@ -302,6 +303,11 @@ def serve(conn, crash_on: str, task=None) -> None:
     from .text import safe_display_name
 
     conn.send("ready")
+    if hasattr(task, "prepare"):            # its imports and data, while the parent is still finding files
+        try:
+            task.prepare()
+        except Exception:                   # the first call raises it again, and then it is reported as a bug
+            pass
     while True:
         try:
             chunk = conn.recv()
