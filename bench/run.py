@@ -793,6 +793,7 @@ def _repeat(row: Row, repeat: int, prepare, cmd_for, files: int, per_what: float
         repeat = max(repeat, 5)
     for i in range(repeat):
         run_dir = prepare(i)
+        os.sync()                       # the copy just made is written out now, not during the timed run
         row.busy.append(wait_quiet())
         m = measure(cmd_for(run_dir), cwd=run_dir, log_to=CACHE / "runs" / f"{row.tier}.log")
         row.walls.append(m.wall)
