@@ -57,6 +57,9 @@ READ_TIMEOUT_S = 60.0
 #: swapping. An honest file needs a few MiB.
 WORKER_MEMORY_BYTES = 2048 * MiB
 
+#: Bytes of files handed to the reader workers and not yet read: beyond this, finding more files waits.
+READ_BACKLOG_BYTES = 64 * MiB
+
 #: Files and bytes sent to a worker in one message: few round trips, bounded pipe traffic.
 CHUNK_FILES = 16
 CHUNK_BYTES = 8 * MiB

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -166,8 +166,6 @@ def _steps(progress):
 def _collect(ws, paths: list[Path]):
     """Stream what is under every path; sources are prefixed with the path's place in the workspace (or its absolute
     path), so `inbox/2025-02/X.xlsx` and `inbox/2025-03/X.xlsx` are different sources while displays stay short."""
-    from dataclasses import replace
-
     from antt_batch.intake import Incoming, iter_collect
     for path in paths:
         resolved = Path(path).resolve()
@@ -219,7 +217,7 @@ class _Ingest:
             if earlier:
                 self.retried[found.source] = earlier[0]
             readers.submit((found.data, found.display, (found.sha256, found.name)))
-            new.append(found)
+            new.append(replace(found, data=b""))                # the readers hold the bytes, as long as needed
         for prob in problems:
             if prob.location.file in displays:
                 self.attached.setdefault(prob.location.file, []).append(prob)
@@ -228,19 +226,19 @@ class _Ingest:
         taken = 0
         # A dry run walks the same decisions against a read-only database and records nothing.
         with self.history.transaction() if not self.dry_run else contextlib.nullcontext():
-            for index, done in readers.results(_steps(progress), while_reading):
-                back[index] = done
+            for index, done, unread in readers.results(_steps(progress), while_reading):
+                back[index] = done, unread
                 while taken < len(order) and order[taken] in back:
-                    self._take(new[order[taken]], back.pop(order[taken]))
-                    new[order[taken]] = None                     # its bytes are no longer needed
+                    self._take(new[order[taken]], *back.pop(order[taken]))
                     taken += 1
             for prob in problems:
                 if prob.location.file not in displays:
                     self._note(prob)
         return self.result
 
-    def _take(self, inc, done) -> None:
-        """Decide on one new file, with its worker's result, and record it."""
+    def _take(self, inc, done, unread) -> None:
+        """Decide on one new file, with its worker's result (or, with `unread`, the item the workers could not deal
+        with), and record it."""
         from antt_batch.validate import FileReport
         history, dry_run = self.history, self.dry_run
         if isinstance(done, FileReport):
@@ -250,7 +248,7 @@ class _Ingest:
         else:    # crashed, timed out or too big: the task may not have stored it
             report = FileReport(display=inc.display, sha256=inc.sha256, problems=list(done.problems))
             if not dry_run:
-                _store(self.ws.root, inc.sha256, inc.name, inc.data)
+                _store(self.ws.root, inc.sha256, inc.name, unread[0])
         report.problems[:0] = self.attached.get(inc.display, [])
         decision, changed = _decide(history, self.catalog, report, inc, self.pending, apply=not dry_run)
         self.pending.add(inc.sha256)

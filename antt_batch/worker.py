@@ -54,7 +54,10 @@ class Readers:
     file: it is raised here as RuntimeError with the worker's traceback. Never raises for a bad file; raises
     RuntimeError if a worker process cannot start at all (a broken installation, not a bad file).
 
-    One worker reads up to `limits.POOL_THRESHOLD` files, one per CPU from then on.
+    One worker reads up to `limits.POOL_THRESHOLD` files, one per CPU from then on. Memory stays bounded however
+    many files there are: `submit` waits while more than `limits.READ_BACKLOG_BYTES` are sent and not yet read,
+    and a file's bytes are let go as soon as a worker has dealt with it (kept only for the files the workers could
+    not deal with, which `results` hands back so the caller can still keep a copy).
     """
 
     def __init__(self, task=None, start: int = 1):
@@ -62,9 +65,11 @@ class Readers:
         self.ctx = _context()
         self.crash_on = os.environ.get(CRASH_ENV, "")
         self.workers = [_Worker(self.ctx, self.crash_on, task) for _ in range(start)]
-        self.items: list = []           # by index; None once its result has been delivered
+        self.items: list = []           # by index; None once a worker has dealt with it
         self.todo: deque[int] = deque()
         self.ready: dict = {}           # index -> result not yet delivered
+        self.unread: set[int] = set()   # too big, crashed or timed out: the item is kept for the caller
+        self.backlog = 0                # bytes submitted whose result has not come back
         self.delivered = 0
 
     def __enter__(self) -> Readers:
@@ -83,14 +88,20 @@ class Readers:
             from .container import size_problem
             from .reader import ReadResult
             self.ready[index] = ReadResult(None, [size_problem(item[0], item[1])])
-        else:
-            self.todo.append(index)
+            self.unread.add(index)
+            return index
+        self.todo.append(index)
+        self.backlog += len(item[0])
+        self._pump()
+        while self.backlog > limits.READ_BACKLOG_BYTES:
+            _wait([w for w in self.workers if w.pending])
             self._pump()
         return index
 
     def results(self, progress: Callable[[int, int], None] | None = None,
-                while_waiting: Callable[[], None] | None = None) -> Iterator[tuple[int, object]]:
-        """`(index, result)` of every submitted item, in the order they finish.
+                while_waiting: Callable[[], None] | None = None) -> Iterator[tuple[int, object, tuple | None]]:
+        """`(index, result, item)` of every submitted item, in the order they finish; `item` is None unless the
+        workers could not deal with it (too big, crashed, timed out).
 
         `while_waiting()` is called once, before the first wait: this process would otherwise sit idle while the
         workers read (the monthly run imports the scorer and the workbook writer then). `progress(done, total)` is
@@ -99,12 +110,12 @@ class Readers:
             self._pump()
             if self.ready:
                 done, self.ready = self.ready, {}
-                for index in done:
-                    self.items[index] = None
                 self.delivered += len(done)
                 if progress:
                     progress(self.delivered, len(self.items))
-                yield from done.items()
+                for index, result in done.items():
+                    item, self.items[index] = self.items[index], None
+                    yield index, result, item if index in self.unread else None
             if self.delivered == len(self.items):
                 return
             if while_waiting:
@@ -122,7 +133,7 @@ class Readers:
         for item in items:
             self.submit(item)
         out: list = [None] * len(items)
-        for index, result in self.results(progress, while_waiting):
+        for index, result, _ in self.results(progress, while_waiting):
             out[index - first] = result
         return out
 
@@ -141,9 +152,15 @@ class Readers:
             workers.append(_Worker(self.ctx, self.crash_on, self.task))
             workers[-1].send(_chunk(todo, items, size), items)
         for worker in [w for w in workers if w.pending]:
-            worker.collect(self.ready)
+            for index in worker.collect(self.ready):
+                self.backlog -= len(items[index][0])
+                if index not in self.unread:
+                    items[index] = None                 # dealt with: its bytes can go
             if worker.dead or worker.overdue():
-                worker.fail(self.ready, todo, items)
+                failed = worker.fail(self.ready, todo, items)
+                if failed is not None:
+                    self.backlog -= len(items[failed][0])
+                    self.unread.add(failed)
                 workers.remove(worker)
 
 
@@ -216,9 +233,9 @@ class _Worker:
         except OSError:                                     # died before reading: `collect` will notice
             self.dead = True
 
-    def collect(self, results: dict) -> int:
-        """Take every result already sent back; notice a dead worker. Returns how many files finished."""
-        finished = 0
+    def collect(self, results: dict) -> list[int]:
+        """Take every result already sent back; notice a dead worker. Returns the indexes of the files finished."""
+        finished = []
         try:
             while self.conn.poll() or not self.process.is_alive() and self.conn.poll(0.05):
                 message = self.conn.recv()
@@ -230,7 +247,7 @@ class _Worker:
                     raise RuntimeError(f"antt-batch: a reader worker failed on a file:\n{result.text}")
                 self.pending.remove(index)
                 results[index] = result
-                finished += 1
+                finished.append(index)
                 self.since = time.monotonic()
         except (EOFError, OSError):
             self.dead = True
@@ -241,8 +258,9 @@ class _Worker:
     def overdue(self) -> bool:
         return bool(self.pending) and time.monotonic() - self.since > limits.READ_TIMEOUT_S
 
-    def fail(self, results: dict, todo: deque[int], items) -> int:
-        """The worker died (or hangs) on its oldest pending file: reject that file, requeue the others."""
+    def fail(self, results: dict, todo: deque[int], items) -> int | None:
+        """The worker died (or hangs) on its oldest pending file: reject that file, requeue the others.
+        Returns the rejected file's index."""
         from .errors import Location, problem
         from .reader import ReadResult
         from .text import safe_display_name
@@ -252,7 +270,7 @@ class _Worker:
         if not self.ready and not timed_out:
             raise RuntimeError(f"antt-batch: reader worker could not start (exit code {self.process.exitcode})")
         if not self.pending:
-            return 0
+            return None
         index = self.pending.popleft()
         if timed_out:
             detail = f"đọc quá {limits.READ_TIMEOUT_S:g} giây"
@@ -262,7 +280,7 @@ class _Worker:
         results[index] = ReadResult(None, [problem("reader-crashed", Location(file=name), detail=detail)])
         todo.extendleft(reversed(self.pending))
         self.pending.clear()
-        return 1
+        return index
 
     def stop(self, kill: bool = False) -> None:
         if self.process.is_alive() and not kill:

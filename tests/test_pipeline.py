@@ -280,3 +280,40 @@ def test_same_name_in_another_month_folder_is_a_new_source(workspace, make_file)
     moved.write_bytes((workspace.inbox("2025-02") / "XOM01_2025-03.xlsx").read_bytes())
     (outcome,) = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")]).outcomes
     assert outcome.decision == "accepted"
+
+
+def test_files_the_workers_could_not_read_are_still_stored(workspace, make_file, monkeypatch):
+    """A crash in a reader worker, and a file too big to send to one, cost those files only; their bytes are
+    still kept in the store (the ledger points at them) while every other file is taken."""
+    from antt_batch import limits
+    from antt_batch.worker import CRASH_ENV
+    good = make_file("XOM01", "2025-03")
+    crashing = make_file("XOM02", "2025-03", name="XOM02_CRASH-ME.xlsx")
+    big = workspace.inbox("2025-03") / "XOM03_2025-03.xlsx"
+    limit = max(good.stat().st_size, crashing.stat().st_size) + 1000
+    big.write_bytes(b"PK\x03\x04" + b"\0" * limit)
+    monkeypatch.setenv(CRASH_ENV, "CRASH-ME")
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", limit)   # the config value, not a mock: only the big file is over
+    result = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    by_file = {o.display: o for o in result.outcomes}
+    assert by_file[good.name].decision == "accepted"
+    assert [p.code for p in by_file[crashing.name].problems] == ["reader-crashed"]
+    assert [p.code for p in by_file[big.name].problems] == ["too-large"]
+    with History(workspace.db_path) as h:
+        stored = dict(h.conn.execute("SELECT display, stored FROM ledger"))
+    for path in (good, crashing, big):
+        assert (workspace.root / stored[path.name]).read_bytes() == path.read_bytes()
+
+
+def test_many_files_through_a_small_read_backlog(workspace, make_file, monkeypatch):
+    """Finding files waits for the workers when too many bytes are in flight; nothing is lost or reordered."""
+    from antt_batch import limits
+    paths = [make_file(code, "2025-03", mtime=datetime(2025, 4, 2, 8)) for code in ("XOM01", "XOM02", "DN-MAY")]
+    paths.append(make_file("XOM01", "2025-03", {"so_ho_cu_tru": 99}, name="XOM01_2025-03_lan2.xlsx",
+                           mtime=datetime(2025, 4, 9, 8)))
+    monkeypatch.setattr(limits, "READ_BACKLOG_BYTES", 1)   # every submit waits for the file before
+    api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    assert sorted(row[:2] for row in ledger(workspace)) == sorted(
+        [(p.name, "accepted") for p in paths[1:]] + [(paths[0].name, "superseded")])   # decided in received order
+    with History(workspace.db_path) as h:
+        assert [s.fields["so_ho_cu_tru"].value for s in h.snapshots("2025-03")["XOM01"]] == [99]
