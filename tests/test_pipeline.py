@@ -317,3 +317,16 @@ def test_many_files_through_a_small_read_backlog(workspace, make_file, monkeypat
         [(p.name, "accepted") for p in paths[1:]] + [(paths[0].name, "superseded")])   # decided in received order
     with History(workspace.db_path) as h:
         assert [s.fields["so_ho_cu_tru"].value for s in h.snapshots("2025-03")["XOM01"]] == [99]
+
+
+def test_stored_values_round_trip():
+    """Every kind of value a field holds comes back from the database exactly (the decoder has fast paths)."""
+    from datetime import date
+
+    from antt_batch.history import _decode, _encode
+    values = ["Có", "CO_TO_CHUC", "", 'nói "rõ"', "C:\\thư mục", "²", "12", "Đ\nhai dòng", 0, 7, 120, -3, 2.5,
+              True, False, None, date(2025, 3, 31)]
+    for value in values:
+        back = _decode(_encode(value))
+        assert back == value and type(back) is type(value), value
+    assert _decode(_encode(datetime(2025, 3, 31, 9, 30))) == date(2025, 3, 31)

@@ -39,7 +39,9 @@ def _cached(extras: list[dict], overrides: dict) -> Catalog:
     def build() -> Catalog:
         from antt_batch.catalog.loader import _build
         return _build(CATALOG_DIR, extras, overrides)
-    return cached_build(CATALOG_DIR, [f"{name}.toml" for name in TABLES], extras, overrides, build)
+    # the records' code is part of the key too: a pickle of an older layout must never load
+    files = [f"{name}.toml" for name in TABLES] + ["types.py", "loader.py"]
+    return cached_build(CATALOG_DIR, files, extras, overrides, build)
 
 
 def parse_bool(text: Any) -> bool | None:

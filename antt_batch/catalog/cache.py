@@ -1,8 +1,8 @@
 """A pickled copy of the checked catalog, so a run does not parse and check the TOML files every time.
 
 Parsing and checking cost ~40 ms, an eighth of the commune's whole monthly run; unpickling costs ~2 ms. The key is
-the TOML files' bytes, the workspace's extra criteria and options, and the package and Python versions, so an edited
-catalog or antt.toml is never served stale. The cache lives in the user's cache directory (`ANTT_BATCH_CACHE`
+the TOML files' bytes, the record classes' source, the workspace's extra criteria and options, and the package and
+Python versions, so an edited catalog, antt.toml or record layout is never served stale. The cache lives in the user's cache directory (`ANTT_BATCH_CACHE`
 overrides it); when it cannot be read or written the catalog is simply built, so the cache can never change a result.
 A catalog with problems raises before anything is stored.
 """

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -260,7 +261,15 @@ class Catalog:
         return [f for f in self.fields.values() if unit_type in f.unit_types]
 
     def criteria_for(self, unit_type: str) -> list[Criterion]:
-        return [c for c in self.criteria.values() if c.unit_type == unit_type]
+        return list(self._by_type[unit_type][0])
+
+    def groups_for(self, unit_type: str) -> list[Group]:
+        return list(self._by_type[unit_type][1])
+
+    @cached_property    # asked for by every unit scored (a frozen class may cache: this writes __dict__ directly)
+    def _by_type(self) -> dict[str, tuple[tuple[Criterion, ...], tuple[Group, ...]]]:
+        return {t: (tuple(c for c in self.criteria.values() if c.unit_type == t),
+                    tuple(g for g in self.groups.values() if g.unit_type == t)) for t in UNIT_TYPES}
 
     def categories_for(self, unit_type: str) -> list[Category]:
         """Categories a unit of this type may enter: those its criteria read (imports and extra reads included)."""

@@ -22,7 +22,21 @@ def _encode(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_CONSTANTS = {"true": True, "false": False, "null": None}
+_DATE_HEAD = '{"date": "'
+
+
 def _decode(text: str):
+    """Inverse of `_encode`. A run decodes every stored value (150,000 for 10,000 units): the shapes `_encode`
+    writes most (Có/Không, dates, plain strings, integers) skip the JSON parser."""
+    if text in _CONSTANTS:
+        return _CONSTANTS[text]
+    if text.startswith(_DATE_HEAD) and len(text) == 22:
+        return date.fromisoformat(text[10:20])
+    if text[0] == '"' and "\\" not in text:
+        return text[1:-1]
+    if text.isascii() and text.isdigit():
+        return int(text)
     value = json.loads(text)
     if isinstance(value, dict) and "date" in value:
         return date.fromisoformat(value["date"])

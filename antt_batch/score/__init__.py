@@ -36,13 +36,13 @@ def _history_complete(data: ScoringInput, covered: list[Unit], prev: Window) -> 
     return True
 
 
-def _context(catalog, data: ScoringInput, unit: Unit, win: Window, options: dict, population=(),
+def _context(catalog, data: ScoringInput, rows_of: dict, unit: Unit, win: Window, options: dict, population=(),
              recognition=None) -> Context:
     merged: dict[str, list] = {}
 
     def cases(register: str) -> list:
         if register not in merged:
-            merged[register] = inc.merge(catalog, inc.register_rows(data, unit, register),
+            merged[register] = inc.merge(catalog, inc.register_rows(data, unit, register, rows_of),
                                          catalog.unit_types[unit.type].year_of)
         return merged[register]
 
@@ -106,12 +106,13 @@ def score(catalog, data: ScoringInput, period: str | None = None, year: int | No
                        incidents=[r for r in data.incidents if not r.evidence.month or r.evidence.month <= period])
     options = {**catalog.options, **data.options}
     hits: dict = {}
-    units = [_score_unit(_context(catalog, data, u, windows[u.type], options), hits)
+    rows_of = inc.rows_by_unit(data)
+    units = [_score_unit(_context(catalog, data, rows_of, u, windows[u.type], options), hits)
              for u in data.units if _listed(u, windows[u.type])]
     xa = windows["XA"]
     population = [r for r in units if r.unit.recognised_by == "xa" and r.unit.active_on(xa.end)
                   and r.in_scope is not False]
-    commune = _score_unit(_context(catalog, data, data.commune, xa, options, population,
+    commune = _score_unit(_context(catalog, data, rows_of, data.commune, xa, options, population,
                                    data.recognition.get(xa.year)), hits)
     return ScoreResult(period=period or str(year), final=year is not None, units=units, commune=commune,
                        incident_hits=hits)

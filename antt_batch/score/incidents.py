@@ -85,8 +85,9 @@ def merge(catalog, rows, year_of) -> list[Case]:
     return [_merge(catalog, key, group) for key, group in groups.items()]
 
 
-def register_rows(data: ScoringInput, unit: Unit, register: str) -> list[Incident]:
-    """The rows a criterion reads (criterion.register).
+def register_rows(data: ScoringInput, unit: Unit, register: str, by_unit: dict[str, list[Incident]]
+                  ) -> list[Incident]:
+    """The rows a criterion reads (criterion.register); `by_unit` is `rows_by_unit(data)`.
 
     `own`: the unit's own register — for the commune, the rows it reported itself, which is all XA-3.2 reads
     (`commune_own` says the same explicitly); `territory`: every register on the commune's territory, because
@@ -94,8 +95,15 @@ def register_rows(data: ScoringInput, unit: Unit, register: str) -> list[Inciden
     """
     if register == "territory":
         return list(data.incidents)
-    code = data.commune.code if register == "commune_own" else unit.code
-    return [r for r in data.incidents if r.unit_code == code]
+    return list(by_unit.get(data.commune.code if register == "commune_own" else unit.code, ()))
+
+
+def rows_by_unit(data: ScoringInput) -> dict[str, list[Incident]]:
+    """Every unit's own register rows, in reporting order (one pass, not one per unit)."""
+    out: dict[str, list[Incident]] = {}
+    for row in data.incidents:
+        out.setdefault(row.unit_code, []).append(row)
+    return out
 
 
 def covered_units(data: ScoringInput, unit: Unit, register: str) -> list[Unit]:

@@ -104,7 +104,7 @@ def group_results(catalog, unit_type: str, results: dict[str, CriterionResult]) 
             memo[node] = fold(code(child) for child in catalog.groups[node].children)
         return memo[node]
 
-    return {gid: code(gid) for gid, g in catalog.groups.items() if g.unit_type == unit_type}
+    return {g.id: code(g.id) for g in catalog.groups_for(unit_type)}
 
 
 def verdict(in_scope: bool | None, results: dict[str, CriterionResult], ended: bool) -> str:
