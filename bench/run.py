@@ -613,6 +613,23 @@ def busy_fraction(interval: float = 0.5) -> float:
     return (b1 - b0) / max(t1 - t0, 1)
 
 
+def cpu_probe() -> float:
+    """Milliseconds for a fixed single-core workload (Python loop + zlib), best of 5. This kind of virtual machine
+    runs up to 2x slower for minutes at a time (other tenants of the host, invisible in /proc/stat): the probe
+    printed beside each tier tells runs made in a slow phase from runs made in a fast one."""
+    import zlib
+    data = bytes(range(256)) * 2048
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(200_000):
+            total += i * i % 7
+        zlib.compress(data, 6)
+        best = min(best, time.perf_counter() - t0)
+    return best * 1000
+
+
 def wait_quiet(limit: float = 0.25) -> float:
     """Wait (up to QUIET['max_wait'] s) until other jobs use < `limit` of the machine; returns the last reading."""
     deadline = time.monotonic() + QUIET["max_wait"]
@@ -756,6 +773,7 @@ class Row:
     busy: list[float] = field(default_factory=list)   # other jobs' CPU share just before each repeat
     others: list[float] = field(default_factory=list)  # other jobs' CPU share during each repeat
     cpu_s: list[float] = field(default_factory=list)   # CPU seconds of the timed process tree
+    probe: float = 0.0                                 # `cpu_probe()` just before the tier
     note: str = ""
     quick: bool = False
 
@@ -1001,7 +1019,9 @@ def render_md(rows: list[list[str]], info: dict, results: list[Row], args) -> st
              f"- CPU: {info['cpu']}, {info['cores']} cores; RAM {info['ram']}",
              f"- OS: {info['os']}",
              f"- Python {info['python']}; {pk}",
-             f"- commit: {info['commit']}", "",
+             f"- commit: {info['commit']}",
+             "- CPU probe (`cpu_probe()`: a fixed single-core workload, best of 5, ms; lower is a faster phase of "
+             "the machine) before each tier: " + ", ".join(f"{r.tier} {r.probe:.0f}" for r in results), "",
              "## Results", "",
              "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
@@ -1124,7 +1144,8 @@ def main(argv: list[str] | None = None) -> int:
     log("warm-up (byte-compiles every module the timed commands use)")
     warm_up()
     for tier in [t for t in TIERS if t in tiers]:
-        log(f"tier {tier}")
+        probe = cpu_probe()
+        log(f"tier {tier} (CPU probe {probe:.0f} ms)")
         try:
             if tier == "commune":
                 results.append(run_tier_commune(repeat, args.quick))
@@ -1141,6 +1162,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"tier {tier} could not run: {type(exc).__name__}: {exc}")
             results.append(Row(tier, "—", rcs=[-1], note=f"could not run: {type(exc).__name__}: "
                                                           f"{str(exc).splitlines()[0][:200] if str(exc) else ''}"))
+        results[-1].probe = probe
     rows = table(results)
     info = machine()
     print()
