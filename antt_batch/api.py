@@ -128,12 +128,13 @@ def validate(ws: Workspace, period: str, paths: list[Path]):
 
 
 def ingest(ws: Workspace, period: str, paths: list[Path], progress=None, while_reading=None):
-    from antt_batch.history import History
     from antt_batch.pipeline import ingest as do_ingest
     from antt_batch.pipeline import start_readers
-    with start_readers(ws, period) as readers, History(ws.db_path) as history:   # readers get ready meanwhile
-        return do_ingest(ws, catalog_for(ws), history, [Path(p) for p in paths], period, progress=progress,
-                         while_reading=while_reading, readers=readers)
+    with start_readers(ws, period) as readers:              # the workers get ready while this process goes on
+        from antt_batch.history import History
+        with History(ws.db_path) as history:
+            return do_ingest(ws, catalog_for(ws), history, [Path(p) for p in paths], period, progress=progress,
+                             while_reading=while_reading, readers=readers)
 
 
 def report_path(ws: Workspace, period: str) -> Path:
@@ -187,13 +188,13 @@ def _import_report_stage() -> None:
 def run_month(ws: Workspace, period: str, inbox: Path | None = None, today: date | None = None,
               next_templates: bool = True, drafts: bool = True, progress=None) -> RunResult:
     """The monthly one command (spec §9.1): ingest the inbox, merge, score, write the workbook and next month's kit."""
-    from antt_batch.score.periods import next_month
     inbox = Path(inbox) if inbox else ws.inbox(period)
     result = ingest(ws, period, [inbox] if inbox.exists() else [], progress=progress,
                     while_reading=_import_report_stage)
     report = write_report(ws, period=period, today=today)
     run = RunResult(period, result, report)
     if next_templates:
+        from antt_batch.score.periods import next_month
         run.templates = make_templates(ws, next_month(period))
     if drafts:
         from antt_batch.drafts import write_drafts
