@@ -28,6 +28,7 @@ from typing import Callable, Iterator
 from . import limits
 
 CRASH_ENV = "ANTT_TEST_CRASH_ON"
+_CPUS = os.cpu_count() or 1         # asked once: it reads /sys on every call
 _PRELOAD = ["antt_batch.reader", "python_calamine", "defusedxml.ElementTree"]
 
 
@@ -139,7 +140,7 @@ class Readers:
 
     def _pump(self) -> None:
         """Without waiting: give idle workers files, start workers as needed, take the results that are back."""
-        size = (os.cpu_count() or 1) if len(self.items) > limits.POOL_THRESHOLD else 1
+        size = _CPUS if len(self.items) > limits.POOL_THRESHOLD else 1
         workers, todo, items = self.workers, self.todo, self.items
         for worker in list(workers):
             if not worker.pending and todo:

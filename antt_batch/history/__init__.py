@@ -16,14 +16,16 @@ from antt_batch.history.schema import migrate, transaction
 from antt_batch.model import Evidence, FieldValue, Incident, LedgerEntry, Snapshot
 
 
-def _encode(value) -> str:
-    if isinstance(value, (date, datetime)):
-        return json.dumps({"date": value.isoformat()[:10]})
-    return json.dumps(value, ensure_ascii=False)
-
-
 _CONSTANTS = {"true": True, "false": False, "null": None}
 _DATE_HEAD = '{"date": "'
+
+
+def _encode(value) -> str:
+    if isinstance(value, (date, datetime)):
+        return f'{_DATE_HEAD}{value.isoformat()[:10]}"}}'
+    if value is True or value is False:
+        return "true" if value else "false"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _decode(text: str):
