@@ -1,4 +1,4 @@
-"""Intake to history: collect files, read them in a worker, validate, and merge the month in one transaction.
+"""Intake to history: collect files, read and validate them in reader workers, merge the month in one transaction.
 
 The decisions of spec §5 live here: a re-run over the same inbox is not a new event, a byte-identical file from
 another source is a `duplicate-submission`, the latest-received accepted file of a (unit, month) counts and the

@@ -1,17 +1,18 @@
 """Crash isolation: parse workbooks in child processes, so a native crash costs one file, not the run (spec §8).
 
 python-calamine is native code; on a hostile file it can abort the whole process (SIGABRT, measured on a 1.1 GiB
-bomb and on a sheet spanning A1:XFD1048576). `read_many` therefore sends the files, in chunks, to one long-lived
-child worker (a pool of one worker per CPU above `limits.POOL_THRESHOLD` files). Each result comes back as soon as it
-is ready, so when a worker dies the file it was reading is known: that file gets `reader-crashed`, the rest of its
-chunk goes back to the queue, and a fresh worker goes on. A file still being read after `limits.READ_TIMEOUT_S`
-is treated the same way. Results come back in the order of the input.
+bomb and on a sheet spanning A1:XFD1048576). `Readers` therefore sends the files, in chunks, to long-lived child
+workers (one, or one per CPU above `limits.POOL_THRESHOLD` files), which may also run a task on each (the ingest
+validates there, on every core). Each result comes back as soon as it is ready, so when a worker dies the file it
+was reading is known: that file gets `reader-crashed`, the rest of its chunk goes back to the queue, and a fresh
+worker goes on. A file still being read after `limits.READ_TIMEOUT_S` is treated the same way. `read_many` is the
+simple form: a list in, the results in the same order out.
 
 Start method (measured on Linux, time to the first result): 'fork' ~30 ms, used only while this process has a
 single thread, so no lock can be inherited held; otherwise 'forkserver' ~200 ms once (a clean preloaded server,
 then a few ms per worker); 'spawn' ~200 ms per worker, the only choice on Windows and the default on macOS.
 
-Test hook: if the environment variable `ANTT_TEST_CRASH_ON` is set when `read_many` is called, a worker calls
+Test hook: if the environment variable `ANTT_TEST_CRASH_ON` is set when the workers start, a worker calls
 `os.abort()` instead of reading any file whose display name contains that text. It is read in the parent and
 passed to the workers, and acted on only inside a worker: it exists so tests can prove crash isolation without
 mocks. Never set it in production.
