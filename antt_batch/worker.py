@@ -121,6 +121,7 @@ class Readers:
             if self.delivered == len(self.items):
                 return
             if while_waiting:
+                self._hand_out()
                 while_waiting()
                 while_waiting = None
                 continue
@@ -138,6 +139,16 @@ class Readers:
         for index, result, _ in self.results(progress, while_waiting):
             out[index - first] = result
         return out
+
+    def _hand_out(self) -> None:
+        """Before this process gets busy (`while_waiting`), every queued file goes to a worker, one message each:
+        otherwise a worker finishing its files would wait for this process. (Sending to a busy worker waits at
+        most until it has finished the files it has.)"""
+        live = [w for w in self.workers if not w.dead]
+        for n, worker in enumerate(live):
+            if self.todo:
+                share = -(-len(self.todo) // (len(live) - n))
+                worker.send(_chunk(self.todo, self.items, len(live), count=share), self.items)
 
     def _pump(self) -> None:
         """Without waiting: give idle workers files, start workers as needed, take the results that are back."""
@@ -191,9 +202,10 @@ def _single_threaded() -> bool:
         return False
 
 
-def _chunk(todo: deque[int], items, workers: int) -> list[int]:
-    """Few files per message (fewer round trips), but small enough to spread the work over every worker."""
-    count = max(1, min(limits.CHUNK_FILES, len(todo) // (2 * workers)))
+def _chunk(todo: deque[int], items, workers: int, count: int | None = None) -> list[int]:
+    """Few files per message (fewer round trips), but small enough to spread the work over every worker; `count`
+    overrides how many (never more than `limits.CHUNK_BYTES` a message)."""
+    count = count or max(1, min(limits.CHUNK_FILES, len(todo) // (2 * workers)))
     chunk, size = [], 0
     while todo and len(chunk) < count and (not chunk or size + len(items[todo[0]][0]) <= limits.CHUNK_BYTES):
         index = todo.popleft()
