@@ -330,6 +330,9 @@ def serve(conn, crash_on: str, task=None) -> None:
     faulthandler.disable()                                  # a crash is reported as a Problem, not a stack dump
     os.environ["RUST_BACKTRACE"] = "0"                      # nor as a Rust backtrace on the operator's console
     _limit_memory()
+    import importlib
+    for name in _PRELOAD:                                   # the reader's lazy imports, before the first file
+        importlib.import_module(name)
     from .errors import Location, problem
     from .reader import ReadResult, describe_exception, read_workbook
     from .text import safe_display_name
