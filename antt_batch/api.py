@@ -182,7 +182,7 @@ def _import_report_stage() -> None:
     """Import what scoring and the workbook need (~70 ms, xlsxwriter most of it) while the workers read files."""
     import antt_batch.assemble  # noqa: F401
     import antt_batch.report  # noqa: F401
-    import antt_batch.score  # noqa: F401
+    import antt_batch.score.engine  # noqa: F401
 
 
 def run_month(ws: Workspace, period: str, inbox: Path | None = None, today: date | None = None,

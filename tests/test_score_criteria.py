@@ -143,7 +143,7 @@ def test_unknown_kind_is_an_error(catalog, monkeypatch):
     """A kind the scorer has no rule for must stop the run, never pass silently."""
     from antt_batch.score import rules
     monkeypatch.delitem(rules.RULES, "all_yes")
-    monkeypatch.setattr("antt_batch.score.KINDS", frozenset(rules.RULES))
+    monkeypatch.setattr("antt_batch.score.engine.KINDS", frozenset(rules.RULES))
     with pytest.raises(ValueError, match="all_yes"):
         score(catalog, world(), year=Y)
 
