@@ -532,3 +532,16 @@ def test_streamed_workbook_holds_the_same_cells(catalog, tmp_path, monkeypatch):
     assert "inlineStr" in sheet_xml(streamed, "data") and "inlineStr" not in sheet_xml(in_memory, "data")
     for name in SHEETS:
         assert calamine_sheet(streamed, name) == calamine_sheet(in_memory, name), name
+
+
+def test_score_chart_of_a_very_large_commune_shows_the_lowest(catalog, tmp_path):
+    """Above SCORE_CHART_MAX hamlets the chart would be unreadable: it shows the lowest rates and says so."""
+    from antt_batch.report.summary import SCORE_CHART_MAX
+    inp = make_input(catalog, kdc=SCORE_CHART_MAX + 12)
+    cells = [v for row in calamine_sheet(write_report(inp, catalog, tmp_path / "r.xlsx").path, "Tổng hợp")
+             for v in row if v != ""]
+    title = next(c for c in cells if isinstance(c, str) and "khu dân cư có tỷ lệ tiêu chí đạt thấp nhất" in c)
+    assert f"{SCORE_CHART_MAX} khu dân cư có" in title and f"trong {SCORE_CHART_MAX + 12};" in title
+    failing = {u.unit.name for u in inp.score.units if u.unit.type == "KDC" and u.verdict_code == "CHUA_DAT"}
+    assert failing and failing <= set(cells)          # the lowest rates, every failing hamlet among them
+    assert "Tỷ lệ tiêu chí đạt của từng khu dân cư (%)" not in cells

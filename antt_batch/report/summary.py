@@ -26,6 +26,7 @@ TITLE = ("BÁO CÁO KẾT QUẢ XÂY DỰNG PHONG TRÀO KHU DÂN CƯ, XÃ, CƠ Q
          "ĐẠT TIÊU CHUẨN “AN TOÀN VỀ AN NINH, TRẬT TỰ”")
 NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
 MOTTO = "Độc lập - Tự do - Hạnh phúc"
+SCORE_CHART_MAX = 60    # bars a chart shows legibly on A4 (a commune has up to ~50 hamlets)
 
 
 @dataclass
@@ -148,6 +149,11 @@ def commune_summary(inp: ReportInput, catalog) -> Summary:
     units = score.units
     kdc = [[u.unit.name, round_half_up(u.score_pct), VERDICT_VI.get(u.verdict_code, u.verdict_code)]
            for u in units if u.unit.type == "KDC"]
+    kdc_title = "Tỷ lệ tiêu chí đạt của từng khu dân cư (%)"
+    if len(kdc) > SCORE_CHART_MAX:      # more bars than a printed chart can show: the ones that need attention
+        kdc_title = (f"{SCORE_CHART_MAX} khu dân cư có tỷ lệ tiêu chí đạt thấp nhất (trong {len(kdc)}; "
+                     "đủ cả ở trang KDC) (%)")
+        kdc = sorted(kdc, key=lambda row: (row[1] is None, row[1] or 0))[:SCORE_CHART_MAX]
     population = [u.verdict_code for u in units if u.unit.recognised_by == "xa" and u.in_scope is not False
                   and u.unit.active_on(commune.period_end)]
     status = Counter(cell.status for cell in inp.progress)
@@ -191,7 +197,7 @@ def commune_summary(inp: ReportInput, catalog) -> Summary:
         period_line=f"{period_label(inp.period)} (số liệu tính đến ngày {vn_date(inp.as_of)})",
         recipient=inp.forward_to, verdict=(sentence, commune.verdict_code), notes=notes, kpis=kpis,
         tables=[verdict_table(catalog, [(u.unit.type, u.verdict_code) for u in [commune, *units]]),
-                score_table("Tỷ lệ tiêu chí đạt của từng khu dân cư (%)", "Khu dân cư", kdc),
+                score_table(kdc_title, "Khu dân cư", kdc),
                 share_table(population, "Đơn vị thuộc diện xã công nhận (XA-4)", final=score.final,
                             decision=decision),
                 trend_table(inp.trend), completeness],
