@@ -48,16 +48,14 @@ def _stored_name(sha256: str, name: str) -> str:
     return f"store/{sha256[:2]}/{sha256}{Path(name).suffix.lower()[:8] or '.bin'}"
 
 
-def _store(root: Path, sha256: str, name: str, data: bytes) -> str:
-    """Keep the copy (atomically; a copy already there is the same bytes); returns its workspace-relative path."""
-    rel = _stored_name(sha256, name)
-    target = root / rel
+def _store(root: Path, sha256: str, name: str, data: bytes) -> None:
+    """Keep the copy at `_stored_name` (atomically; a copy already there is the same bytes)."""
+    target = root / _stored_name(sha256, name)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")   # workers may store the same bytes at once
         tmp.write_bytes(data)
         os.replace(tmp, target)
-    return rel
 
 
 class _Check:
@@ -152,7 +150,7 @@ def _repeated_rows(history, report: FileReport) -> None:
 
 
 def _steps(progress):
-    """`read_many` says how many files are done; `progress` takes how many more."""
+    """The readers say how many files are done; `progress` takes how many more."""
     if progress is None:
         return None
     shown = [0]

@@ -83,7 +83,7 @@ class Readers:
         self.workers = []
 
     def submit(self, item: tuple) -> int:
-        """Queue one item and hand it to an idle worker; returns its index. Does not wait."""
+        """Queue one item and hand it to an idle worker; returns its index. Waits only while the backlog is full."""
         index = len(self.items)
         self.items.append(item)
         if len(item[0]) > limits.MAX_FILE_BYTES:            # never ship a huge file through a pipe
@@ -96,7 +96,7 @@ class Readers:
         self.backlog += len(item[0])
         self._pump()
         while self.backlog > limits.READ_BACKLOG_BYTES:
-            _wait([w for w in self.workers if w.pending])
+            self._wait_busy()
             self._pump()
         return index
 
@@ -125,9 +125,7 @@ class Readers:
                 while_waiting()
                 while_waiting = None
                 continue
-            busy = [w for w in self.workers if w.pending]
-            if busy:                                        # else a failed worker's files wait for a new one
-                _wait(busy)
+            self._wait_busy()
 
     def read(self, items: list[tuple], progress: Callable[[int, int], None] | None = None,
              while_waiting: Callable[[], None] | None = None) -> list:
@@ -139,6 +137,11 @@ class Readers:
         for index, result, _ in self.results(progress, while_waiting):
             out[index - first] = result
         return out
+
+    def _wait_busy(self) -> None:
+        busy = [w for w in self.workers if w.pending]
+        if busy:                                            # else a failed worker's files wait for a new one
+            _wait(busy)
 
     def _hand_out(self) -> None:
         """Before this process gets busy (`while_waiting`), every queued file goes to a worker, one message each:
