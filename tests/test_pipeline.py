@@ -330,3 +330,17 @@ def test_stored_values_round_trip():
         back = _decode(_encode(value))
         assert back == value and type(back) is type(value), value
     assert _decode(_encode(datetime(2025, 3, 31, 9, 30))) == date(2025, 3, 31)
+
+
+def test_a_crash_while_the_backlog_is_full(workspace, make_file, monkeypatch):
+    """The worker dies while finding files waits for it: a new worker takes the rest, nothing is lost."""
+    from antt_batch import limits
+    from antt_batch.worker import CRASH_ENV
+    paths = [make_file("XOM01", "2025-03"), make_file("XOM02", "2025-03", name="XOM02_CRASH-ME.xlsx"),
+             make_file("DN-MAY", "2025-03")]
+    monkeypatch.setenv(CRASH_ENV, "CRASH-ME")
+    monkeypatch.setattr(limits, "READ_BACKLOG_BYTES", 1)
+    result = api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    by_file = {o.display: o for o in result.outcomes}
+    assert [by_file[p.name].decision for p in paths] == ["accepted", "rejected", "accepted"]
+    assert [p.code for p in by_file[paths[1].name].problems] == ["reader-crashed"]
