@@ -2,9 +2,9 @@
 
 Parsing and checking cost ~40 ms, an eighth of the commune's whole monthly run; unpickling costs ~2 ms. The key is
 the TOML files' bytes, the record classes' source, the workspace's extra criteria and options, and the package and
-Python versions, so an edited catalog, antt.toml or record layout is never served stale. The cache lives in the user's cache directory (`ANTT_BATCH_CACHE`
-overrides it); when it cannot be read or written the catalog is simply built, so the cache can never change a result.
-A catalog with problems raises before anything is stored.
+Python versions, so an edited catalog, antt.toml or record layout is never served stale. The cache lives in the
+user's cache directory (`ANTT_BATCH_CACHE` overrides it); when it cannot be read or written the catalog is simply
+built, so the cache can never change a result. A catalog with problems raises before anything is stored.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from antt_batch.errors import Location, problem
 from antt_batch.model import UNIT_TYPES
 from antt_batch.text import fold, nfc
 
-from antt_batch.catalog.types import (EXCEPTIONS, TABLES, FIELD_TYPES, GENERATED_LISTS, KINDS, REGISTERS, SERIES,
+from antt_batch.catalog.types import (EXCEPTIONS, FIELD_TYPES, GENERATED_LISTS, KINDS, REGISTERS, SERIES, TABLES,
                                       _FIELD_ID, _ID, Catalog, CatalogError, Category, CodeList, Condition,
                                       Criterion, Field, Group, Item, Option, Read, ReadOption, UnitTypeInfo)
 

@@ -1,11 +1,12 @@
 """Workbook lifecycle: streamed sheets, deterministic properties and the atomic, lock-aware write (spec §7, §9.1).
 
 A workbook of more than `STREAM_ABOVE_ROWS` unit rows (a very large commune, a province's or the nation's roll-up:
-up to ~85,000 rows x ~100 columns) streams its big row-ordered sheets (`data`, the matrices, the lists) with xlsxwriter's constant_memory
-mode, so memory stays bounded. Smaller workbooks keep every sheet in memory with shared strings, which writes a cell
-in ~7 µs instead of ~10 µs (measured: 400,000 string cells) but holds every cell (10,000 units: +130 MB). `Tổng hợp` is never streamed: its
-charts read cached values from its helper tables, which constant_memory cannot provide. xlsxwriter only exposes the
-mode per workbook, so it is switched on around `add_worksheet` for the streamed sheets.
+up to ~85,000 rows x ~100 columns) streams its big row-ordered sheets (`data`, the matrices, the lists) with
+xlsxwriter's constant_memory mode, so memory stays bounded. Smaller workbooks keep every sheet in memory with shared
+strings, which writes a cell in ~7 µs instead of ~10 µs (measured: 400,000 string cells) but holds every cell
+(10,000 units: +130 MB). `Tổng hợp` is never streamed: its charts read cached values from its helper tables, which
+constant_memory cannot provide. xlsxwriter only exposes the mode per workbook, so it is switched on around
+`add_worksheet` for the streamed sheets.
 """
 
 from __future__ import annotations
