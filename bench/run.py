@@ -640,34 +640,40 @@ def wait_quiet(limit: float = 0.25) -> float:
     return busy
 
 
+def _children(pid: int) -> list[int]:
+    """Child PIDs of a process, from each of its threads' `children` file (no scan of all of /proc)."""
+    kids: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
+                kids += map(int, fh.read().split())
+    except OSError:
+        pass
+    return kids
+
+
 def _tree_sample(root: int, cpu: dict[int, int], with_pss: bool = False) -> tuple[int, int]:
-    """(RSS, PSS) bytes summed over `root` and all its descendants, from /proc (one scan); records each one's CPU
-    ticks in `cpu`. RSS counts pages shared with a forked parent in every process; PSS divides them (the true
-    total). PSS (smaps_rollup) is dearer to read, so only when `with_pss` (else 0)."""
-    parent, rss, ticks = {}, {}, {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                data = fh.read()
-        except OSError:
-            continue
-        rest = data[data.rfind(b")") + 2:].split()
-        pid = int(entry)
-        parent[pid], rss[pid], ticks[pid] = int(rest[1]), int(rest[21]) * PAGE, int(rest[11]) + int(rest[12])
+    """(RSS, PSS) bytes summed over `root` and all its descendants; records each one's CPU ticks in `cpu`.
+
+    Walks the tree through /proc/PID/task/TID/children, so a sample costs ~0.2 ms instead of the ~1.6 ms of
+    reading every process's stat (the sampler shares the two cores with the timed run). RSS counts pages shared
+    with a forked parent in every process; PSS divides them (the true total). PSS (smaps_rollup) is dearer to
+    read, so only when `with_pss` (else 0)."""
     total = pss = 0
     todo, seen = [root], set()
-    children: dict[int, list[int]] = {}
-    for pid, ppid in parent.items():
-        children.setdefault(ppid, []).append(pid)
     while todo:
         pid = todo.pop()
         if pid in seen:
             continue
         seen.add(pid)
-        total += rss.get(pid, 0)
-        cpu[pid] = max(cpu.get(pid, 0), ticks.get(pid, 0))
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue
+        rest = data[data.rfind(b")") + 2:].split()
+        total += int(rest[21]) * PAGE
+        cpu[pid] = max(cpu.get(pid, 0), int(rest[11]) + int(rest[12]))
         if with_pss:
             try:
                 with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
@@ -677,7 +683,7 @@ def _tree_sample(root: int, cpu: dict[int, int], with_pss: bool = False) -> tupl
                             break
             except OSError:
                 pass
-        todo += children.get(pid, [])
+        todo += _children(pid)
     return total, pss
 
 
