@@ -21,6 +21,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from antt_batch.report.fastsheet import WORKSHEET_CLASS
 from antt_batch.report.styles import WORKBOOK_OPTIONS, Styles
 
 
@@ -45,7 +46,7 @@ def add_sheet(workbook, name: str, streamed: bool = True):
     """A new sheet; a streamed one (in a big workbook) must be written row by row, top to bottom."""
     workbook.constant_memory = streamed and workbook.stream
     try:
-        return workbook.add_worksheet(name)
+        return workbook.add_worksheet(name, worksheet_class=WORKSHEET_CLASS)
     finally:
         workbook.constant_memory = False
 
