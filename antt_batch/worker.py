@@ -12,10 +12,11 @@ Start method (measured on Linux, time to the first result): 'fork' ~30 ms, used 
 single thread, so no lock can be inherited held; otherwise 'forkserver' ~200 ms once (a clean preloaded server,
 then a few ms per worker); 'spawn' ~200 ms per worker, the only choice on Windows and the default on macOS.
 
-Test hook: if the environment variable `ANTT_TEST_CRASH_ON` is set when the workers start, a worker calls
-`os.abort()` instead of reading any file whose display name contains that text. It is read in the parent and
-passed to the workers, and acted on only inside a worker: it exists so tests can prove crash isolation without
-mocks. Never set it in production.
+Test hooks: if the environment variable `ANTT_TEST_CRASH_ON` is set when the workers start, a worker calls
+`os.abort()` instead of reading any file whose display name contains that text; with `ANTT_TEST_HANG_ON`, it
+sleeps on such a file instead (until the timeout kills it). They are read in the parent and passed to the
+workers, and acted on only inside a worker: they exist so tests can prove crash and hang isolation without mocks.
+Never set them in production.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Callable, Iterator
 from . import limits
 
 CRASH_ENV = "ANTT_TEST_CRASH_ON"
+HANG_ENV = "ANTT_TEST_HANG_ON"
 _CPUS = os.cpu_count() or 1         # asked once: it reads /sys on every call
 _PRELOAD = ["antt_batch.reader", "python_calamine", "defusedxml.ElementTree"]
 
@@ -65,8 +67,8 @@ class Readers:
     def __init__(self, task=None, start: int = 1):
         self.task = task
         self.ctx = _context()
-        self.crash_on = os.environ.get(CRASH_ENV, "")
-        self.workers = [_Worker(self.ctx, self.crash_on, task) for _ in range(start)]
+        self.hooks = (os.environ.get(CRASH_ENV, ""), os.environ.get(HANG_ENV, ""))   # tests only (module docstring)
+        self.workers = [_Worker(self.ctx, self.hooks, task) for _ in range(start)]
         self.items: list = []           # by index; None once a worker has dealt with it
         self.todo: deque[int] = deque()
         self.ready: dict = {}           # index -> result not yet delivered
@@ -165,7 +167,7 @@ class Readers:
                     continue
                 worker.send(_chunk(todo, items, size), items)
         while todo and len(workers) < size:
-            workers.append(_Worker(self.ctx, self.crash_on, self.task))
+            workers.append(_Worker(self.ctx, self.hooks, self.task))
             workers[-1].send(_chunk(todo, items, size), items)
         for worker in [w for w in workers if w.pending]:
             for index in worker.collect(self.ready):
@@ -234,9 +236,9 @@ class TaskFailed:
 class _Worker:
     """One child process, its pipe, and the files sent to it that have no result yet (in order)."""
 
-    def __init__(self, ctx, crash_on: str, task=None):
+    def __init__(self, ctx, hooks: tuple[str, str], task=None):
         parent, child = ctx.Pipe()
-        self.process = ctx.Process(target=serve, args=(child, crash_on, task), daemon=True, name="antt-reader")
+        self.process = ctx.Process(target=serve, args=(child, hooks, task), daemon=True, name="antt-reader")
         self.process.start()
         child.close()
         self.conn, self.pending, self.dead, self.ready = parent, deque(), False, False
@@ -290,7 +292,7 @@ class _Worker:
             return None
         index = self.pending.popleft()
         if timed_out:
-            detail = f"đọc quá {limits.READ_TIMEOUT_S:g} giây"
+            detail = f"đọc quá {limits.READ_TIMEOUT_S:g} giây".replace(".", ",")
         else:
             detail = f"tiến trình đọc bị dừng đột ngột, {_exit_reason(self.process.exitcode)}"
         name = safe_display_name(items[index][1])
@@ -323,7 +325,7 @@ def _exit_reason(code: int | None) -> str:
     return f"mã thoát {code}"
 
 
-def serve(conn, crash_on: str, task=None) -> None:
+def serve(conn, hooks: tuple[str, str], task=None) -> None:
     """Worker main loop: receive chunks of (index, data, display[, key]), send back (index, ReadResult or task
     result) one by one."""
     import faulthandler
@@ -340,6 +342,7 @@ def serve(conn, crash_on: str, task=None) -> None:
     from .reader import ReadResult, describe_exception, read_workbook
     from .text import safe_display_name
 
+    crash_on, hang_on = hooks
     conn.send("ready")
     if hasattr(task, "prepare"):            # its imports and data, while the parent is still finding files
         try:
@@ -355,7 +358,9 @@ def serve(conn, crash_on: str, task=None) -> None:
             return
         for index, data, display, *key in chunk:
             if crash_on and crash_on in safe_display_name(display):
-                os.abort()                                  # test hook, see the module docstring
+                os.abort()                                  # test hooks, see the module docstring
+            if hang_on and hang_on in safe_display_name(display):
+                time.sleep(3600)
             if task is None:
                 result = read_workbook(data, display)
             else:

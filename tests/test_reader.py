@@ -14,7 +14,7 @@ import xlsxwriter
 
 from antt_batch import limits, worker
 from antt_batch.reader import NameRef, parse_reference, read_workbook
-from antt_batch.worker import CRASH_ENV, read_many
+from antt_batch.worker import CRASH_ENV, HANG_ENV, read_many
 
 COLUMNS = ["ngay", "loai", "muc_do", "bat_kha_khang", "kip_thoi_phat_hien", "giam_thieu_hau_qua", "bao_cao_ngay",
            "ma_vu_viec", "mo_ta"]
@@ -299,3 +299,17 @@ def test_file_resaved_by_libreoffice(tmp_path):
     assert [p for p in result.problems if p.is_error] == []
     assert result.workbook.values["antt_unit_code"] == "XOM01"
     assert [r.row for r in result.workbook.register] == [2, 5, 203, 250]
+
+
+def test_a_hanging_file_costs_only_that_file(monkeypatch):
+    """A file still being read after the timeout is refused; its worker is killed and a new one reads the rest."""
+    monkeypatch.setenv(HANG_ENV, "HANG-ME")
+    monkeypatch.setattr(limits, "READ_TIMEOUT_S", 1.5)
+    items = [(template(unit="XOM01"), "XOM01.xlsx"), (template(unit="XOM02"), "XOM02_HANG-ME.xlsx"),
+             (template(unit="XOM03"), "XOM03.xlsx"), (template(unit="XOM04"), "XOM04.xlsx")]
+    first, hung, third, fourth = read_many(items)
+    assert [p.code for p in hung.problems] == ["reader-crashed"] and hung.workbook is None
+    assert hung.problems[0].location.file == "XOM02_HANG-ME.xlsx"
+    assert "đọc quá 1,5 giây" in hung.problems[0].message
+    for result, unit in ((first, "XOM01"), (third, "XOM03"), (fourth, "XOM04")):
+        assert result.problems == [] and result.workbook.values["antt_unit_code"] == unit
