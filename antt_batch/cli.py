@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import os
 import re
 import sys
 from datetime import date, datetime
@@ -276,7 +277,26 @@ def backup(ctx, out):
 
 
 def main() -> None:
-    # A run is short and its objects are almost all acyclic (records, rows): collecting every 700 allocations, the
-    # default, costs ~20 % of scoring and writing (measured on 600 units); every 50,000 keeps memory flat.
+    """The console entry point: `cli` with this process's settings, then a quick exit.
+
+    A run is short and its objects are almost all acyclic (records, rows): collecting every 700 allocations, the
+    default, costs ~20 % of scoring and writing (measured on 600 units); every 50,000 keeps memory flat.
+    When the command is done, every file it wrote is closed and its workers are stopped, so the interpreter's
+    teardown (freeing every object one by one: ~50 ms after 600 units, ~0.3 s after 10,000) is skipped: the
+    console streams are flushed and the process exits with click's code."""
     gc.set_threshold(50_000, 20, 100)
-    cli(prog_name="antt-batch")
+    try:
+        cli(prog_name="antt-batch")           # standalone click always ends with SystemExit
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    if not isinstance(code, int):             # None, or a message (printed, status 1, as Python itself does)
+        if code is not None:
+            print(code, file=sys.stderr)
+        code = 0 if code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):          # a closed pipe (`antt-batch … | head`): nothing left to show
+            pass
+    os._exit(code)

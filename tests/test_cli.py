@@ -125,3 +125,24 @@ def test_kill_during_report_write_keeps_last_workbook(workspace, make_file):
     assert invoke("-w", workspace.root, "report", "--period", "2025-03", "--today", "2025-04-10").exit_code == 0
     leftovers = [p.name for p in target.parent.iterdir() if p.name != target.name and p.suffix == ".xlsx"]
     assert leftovers == []   # the next successful write sweeps temp files a killed run left behind
+
+
+def test_entry_point_exits_quickly_with_everything_written(workspace, make_file):
+    """The real entry point (a fresh process) skips the interpreter's teardown: its output, workbook and database
+    must still be complete, and its exit codes the CLI's."""
+    import sqlite3
+    import subprocess
+    import sys
+    make_file("XOM01", "2025-03")
+    command = [sys.executable, "-m", "antt_batch", "-w", str(workspace.root), "run", "--period", "2025-03",
+               "--today", "2025-04-10", "--no-templates"]
+    done = subprocess.run(command, capture_output=True, text=True, encoding="utf-8")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.rstrip().splitlines()[-1].startswith("Báo cáo: ")      # the summary is all there
+    target = workspace.root / "output" / "2025-03" / "BaoCao_ANTT_PHUDINH_2025-03.xlsx"
+    assert openpyxl.load_workbook(target, read_only=True).sheetnames[-1] == "manifest"
+    assert not list(workspace.root.glob("antt.sqlite-*"))        # the database was closed (WAL checkpointed)
+    with sqlite3.connect(workspace.root / "antt.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    bad = subprocess.run(command[:7] + ["2025-13"], capture_output=True, text=True, encoding="utf-8")
+    assert bad.returncode == 2 and "kỳ phải có dạng YYYY-MM" in bad.stderr
