@@ -55,6 +55,8 @@ _EXTENSIONS = {"application/vnd.openxmlformats-officedocument.spreadsheetml.shee
 _RESERVED = re.compile(r"(con|prn|aux|nul|com\d|lpt\d|conin\$|conout\$)(\..*)?", re.IGNORECASE)
 _FORBIDDEN = str.maketrans({ch: "_" for ch in '<>:"|?*\ufffd'})
 _MAILDIR_INFO = re.compile(r"[:!;][12],[^/\\]*$")
+# ASCII letters, digits, '_', '-' and single inner dots, not starting or ending with a dot, ≤ 100 characters
+_PLAIN_NAME = re.compile(r"(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9_.-]{0,99}(?<!\.)")
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,12 @@ def safe_name(name: str) -> str:
     right-to-left override used to disguise extensions), replaces characters Windows forbids, trims dots and
     spaces, defuses device names (CON, NUL, ...) and caps the length while keeping the extension.
     """
+    if _PLAIN_NAME.fullmatch(name) and not _RESERVED.fullmatch(name):
+        return name                      # the usual 'XOM01_2025-03.xlsx': nothing below would change it
+    return _sanitized(name)
+
+
+def _sanitized(name: str) -> str:
     parts = [p for p in re.split(r"[\\/]", nfc(_undo_surrogates(name))) if p.strip()]
     name = re.sub(r"\s", " ", parts[-1]) if parts else ""
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").translate(_FORBIDDEN).strip(" .")
@@ -112,7 +120,8 @@ def safe_name(name: str) -> str:
 
 # --- files and folders -------------------------------------------------------------------------------------------
 
-def _visit(path: Path, base: Path, seen: set[str]) -> Iterator[Incoming | Problem]:
+def _visit(path: Path, base: Path, seen: set[str], real: str | None = None) -> Iterator[Incoming | Problem]:
+    """`real`: the path's resolved form when the caller knows it (an entry, not a symlink, of a resolved folder)."""
     if _is_junk(path.name):
         return
     rel = _relative(path, base)
@@ -130,10 +139,12 @@ def _visit(path: Path, base: Path, seen: set[str]) -> Iterator[Incoming | Proble
         except OSError as exc:
             yield _unreadable(rel, exc)
             return
+        folder = os.path.realpath(path)
         for entry in entries:
-            if not (entry.is_symlink() and entry.is_dir()):
-                yield from _visit(Path(entry.path), base, seen)
-    elif stat.S_ISREG(mode) and _first_time(path, seen):
+            link = entry.is_symlink()
+            if not (link and entry.is_dir()):
+                yield from _visit(Path(entry.path), base, seen, None if link else os.path.join(folder, entry.name))
+    elif stat.S_ISREG(mode) and _first_time(path, seen, real):
         yield from _file(path, rel)
 
 
@@ -340,8 +351,8 @@ def _is_junk(name: str) -> bool:
             or folded.endswith(":zone.identifier"))
 
 
-def _first_time(path: Path, seen: set[str]) -> bool:
-    real = os.path.realpath(path)
+def _first_time(path: Path, seen: set[str], real: str | None = None) -> bool:
+    real = real or os.path.realpath(path)
     fresh = real not in seen
     seen.add(real)
     return fresh

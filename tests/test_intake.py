@@ -314,3 +314,18 @@ def test_unreadable_path_is_reported_not_raised(tmp_path: Path):
     incoming, problems = collect([tmp_path / "khong-co.xlsx"])
     assert incoming == [] and len(problems) == 1 and problems[0].is_error
     assert problems[0].location.file == "khong-co.xlsx"
+
+
+def test_safe_name_fast_path_changes_nothing_the_full_rules_would():
+    """Plain ASCII names skip the full sanitising; for every such name the full rules must give it back unchanged."""
+    import random
+    from antt_batch.intake import _PLAIN_NAME, _RESERVED, _sanitized
+    rng = random.Random(7)
+    alphabet = "abcXYZ019_-." * 3 + "." * 6
+    names = ["XOM01_2025-03.xlsx", "a", "a.b", "-x-", "_", "nul_ok.xlsx", "x" * 100, "v1.2.3.xlsx", "LPT10.txt",
+             *("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 120))) for _ in range(20_000))]
+    plain = [n for n in names if _PLAIN_NAME.fullmatch(n) and not _RESERVED.fullmatch(n)]
+    assert len(plain) > 2_000 and "XOM01_2025-03.xlsx" in plain
+    assert [n for n in plain if _sanitized(n) != n] == []
+    for name in ("..xlsx", "a..b.xlsx", "a.", ".hidden", "CON.xlsx", "x" * 101, "a b.xlsx", "Xóm.xlsx"):
+        assert not (_PLAIN_NAME.fullmatch(name) and not _RESERVED.fullmatch(name)), name   # left to the full rules
