@@ -357,10 +357,12 @@ def serve(conn, hooks: tuple[str, str], task=None) -> None:
         if chunk is None:
             return
         for index, data, display, *key in chunk:
-            if crash_on and crash_on in safe_display_name(display):
-                os.abort()                                  # test hooks, see the module docstring
-            if hang_on and hang_on in safe_display_name(display):
-                time.sleep(3600)
+            if crash_on or hang_on:                         # test hooks, see the module docstring
+                shown = safe_display_name(display)
+                if crash_on and crash_on in shown:
+                    os.abort()
+                if hang_on and hang_on in shown:
+                    time.sleep(3600)
             if task is None:
                 result = read_workbook(data, display)
             else:
