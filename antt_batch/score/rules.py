@@ -21,7 +21,7 @@ from .periods import Window
 from .values import Values
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)          # one per criterion per unit: plain slots, not frozen (3x cheaper to make)
 class Outcome:
     code: str
     reason: str

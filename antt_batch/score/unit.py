@@ -28,7 +28,7 @@ class Review:
     said: str
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)          # made ~200,000 times for 10,000 units: plain slots, not frozen (3x cheaper)
 class Judged:
     result: CriterionResult
     hits: tuple[Incident, ...] = ()
@@ -51,15 +51,26 @@ def _not_applicable(ctx: Context, crit) -> Judged | None:
 
     A blank switch field decides nothing: the criterion is then judged as usual.
     """
-    carve_out = f" — {crit.na_text}" if crit.na_text else ""
-    for cond, applies in [(c, False) for c in crit.na_when] + [(crit.applies_when, True)] * bool(crit.applies_when):
+    for cond, applies in _switches(crit):
         fv = ctx.fv(cond.field)
         if fv is None or cond.holds(fv.value) == applies:
             continue
         said = f"{ctx.label(cond.field)}: {_show(ctx, cond.field, fv.value)}"
+        carve_out = f" — {crit.na_text}" if crit.na_text else ""
         return Judged(CriterionResult(crit.id, KHONG_AP_DUNG, said + carve_out, (fv.evidence,)),
                       review=Review(cond.field, fv, said) if cond.warn else None)
     return None
+
+
+def _switches(crit):
+    """(condition, the value that makes the criterion apply) of each N/A switch: `na_when` then `applies_when`."""
+    yield from ((cond, False) for cond in crit.na_when)
+    if crit.applies_when:
+        yield crit.applies_when, True
+
+
+def _nothing_sent(ctx: Context) -> str:
+    return f"Chưa có báo cáo nào của năm đánh giá {ctx.window.year}"
 
 
 def judge(ctx: Context, crit) -> Judged:
@@ -68,13 +79,12 @@ def judge(ctx: Context, crit) -> Judged:
     if na is not None:
         return na
     silent = not ctx.values.has_snapshot
-    nothing_sent = f"Chưa có báo cáo nào của năm đánh giá {ctx.window.year}"
     if silent and crit.fields and not crit.registration:
-        return Judged(CriterionResult(crit.id, THIEU_DU_LIEU, nothing_sent))
+        return Judged(CriterionResult(crit.id, THIEU_DU_LIEU, _nothing_sent(ctx)))
     out: Outcome = RULES[crit.kind](ctx, crit)
     code, reason = out.code, out.reason
     if silent and code == DAT and (crit.reads or crit.series):
-        code, reason = THIEU_DU_LIEU, f"{nothing_sent}; {reason}"    # no report: "nothing happened" is unknown
+        code, reason = THIEU_DU_LIEU, f"{_nothing_sent(ctx)}; {reason}"    # no report: "nothing happened" is unknown
     if crit.khoan1 and ctx.window.q1_open and code in (KHONG_DAT, THIEU_DU_LIEU):
         code, reason = CHUA_DEN_HAN, f"{reason}; hạn {vn_date(ctx.window.q1_end)}"
     elif crit.year_end and code == THIEU_DU_LIEU and not ctx.window.final:
