@@ -271,6 +271,11 @@ class Catalog:
         return {t: (tuple(c for c in self.criteria.values() if c.unit_type == t),
                     tuple(g for g in self.groups.values() if g.unit_type == t)) for t in UNIT_TYPES}
 
+    @cached_property    # asked for by every unit scored
+    def year_end_ids(self) -> frozenset[str]:
+        """Fields holding a year-end result (issued after the period ends, spec §5)."""
+        return frozenset(fid for fid, f in self.fields.items() if f.year_end)
+
     def categories_for(self, unit_type: str) -> list[Category]:
         """Categories a unit of this type may enter: those its criteria read (imports and extra reads included)."""
         read = {r.category for c in self.criteria_for(unit_type) for r in c.reads}

@@ -86,6 +86,10 @@ class Window:
 
     def previous(self) -> Window:
         """The whole previous evaluation year, as of its end: the YoY baseline (digest §12.4)."""
+        return self._previous
+
+    @cached_property     # asked for by every unit: one object, so its own `months` is computed once too
+    def _previous(self) -> Window:
         start, end = self.start.replace(year=self.start.year - 1), self.end.replace(year=self.end.year - 1)
         return replace(self, year=self.year - 1, start=start, end=end, as_of=end, final=True)
 

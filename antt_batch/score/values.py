@@ -41,7 +41,7 @@ class Values:
         for field_id, value in unit.subtype.items():
             if not _blank(value):
                 self._values[field_id] = FieldValue(value, Evidence(REGISTRY_FILE))
-        year_end_ids = {fid for fid, f in catalog.fields.items() if f.year_end}
+        year_end_ids = catalog.year_end_ids
         for source, wanted in ((year, lambda fid: fid not in year_end_ids), (year_end, year_end_ids.__contains__)):
             for snap in source:
                 for field_id, fv in snap.fields.items():
