@@ -183,7 +183,10 @@ EXCEPTION_VI = {inc.BKK: "bất khả kháng", inc.RESCUE: "kịp thời phát h
 @rule("zero_count")
 def zero_count(ctx: Context, crit) -> Outcome:
     """No qualifying incident in the year; one fails the criterion for the rest of the year (spec §6)."""
-    found = [c for c in ctx.cases(crit.register) if ctx.window.counts(c.ngay)
+    cases = ctx.cases(crit.register)
+    if not cases:                       # most units, most months: the answer below with nothing found
+        return Outcome(DAT, "Không xảy ra vụ việc nào")
+    found = [c for c in cases if ctx.window.counts(c.ngay)
              and any(inc.qualifies(ctx.catalog, c, read, ctx.options) for read in crit.reads)]
     failing = [c for c in found if not inc.cleared_by(c, crit.exceptions)]
     if failing:
