@@ -59,15 +59,19 @@ def merged_text(ws, row: int, first: int, last: int, text: str, fmt, *, framed: 
     write_text(ws, row, first, text, fmt)
 
 
+_CODED = {"result": (RESULT_VI, "result"), "verdict": (VERDICT_VI, "verdict"), "progress": (PROGRESS_VI, "progress"),
+          "severity": (SEVERITY_VI, "severity"), "decision": (DECISION_VI, None)}
+_PLAIN = {"center": "center", "date": "date", "datetime": "datetime", "int": "int", "pct": "pct"}
+
+
 def _coded(st: Styles, kind: str):
-    return {"result": (RESULT_VI, st.result), "verdict": (VERDICT_VI, st.verdict),
-            "progress": (PROGRESS_VI, st.progress), "severity": (SEVERITY_VI, st.severity),
-            "decision": (DECISION_VI, {})}.get(kind)
+    """(labels, fills by code) of a coded column kind, else None."""
+    entry = _CODED.get(kind)
+    return None if entry is None else (entry[0], getattr(st, entry[1]) if entry[1] else {})
 
 
 def _plain_format(st: Styles, kind: str):
-    return {"center": st.center, "date": st.date, "datetime": st.datetime, "int": st.int, "pct": st.pct}.get(
-        kind, st.cell)
+    return getattr(st, _PLAIN.get(kind, "cell"))
 
 
 def row_lines(columns: list[Column], values) -> int:
