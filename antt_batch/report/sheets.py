@@ -61,7 +61,7 @@ def merged_text(ws, row: int, first: int, last: int, text: str, fmt, *, framed: 
 
 _CODED = {"result": (RESULT_VI, "result"), "verdict": (VERDICT_VI, "verdict"), "progress": (PROGRESS_VI, "progress"),
           "severity": (SEVERITY_VI, "severity"), "decision": (DECISION_VI, None)}
-_PLAIN = {"center": "center", "date": "date", "datetime": "datetime", "int": "int", "pct": "pct"}
+_PLAIN = frozenset({"center", "date", "datetime", "int", "pct"})     # kinds named after their Styles format
 
 
 def _coded(st: Styles, kind: str):
@@ -71,7 +71,7 @@ def _coded(st: Styles, kind: str):
 
 
 def _plain_format(st: Styles, kind: str):
-    return getattr(st, _PLAIN.get(kind, "cell"))
+    return getattr(st, kind if kind in _PLAIN else "cell")
 
 
 def row_lines(columns: list[Column], values) -> int:
