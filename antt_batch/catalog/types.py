@@ -200,6 +200,11 @@ class Criterion:
     na_text: str = ""
     extra: bool = False
 
+    @cached_property    # asked for by every leaf of every unit scored (a frozen class may cache, see Catalog)
+    def switches(self) -> tuple[tuple[Condition, bool], ...]:
+        """(condition, the value that makes the criterion apply) of each N/A switch: `na_when` then `applies_when`."""
+        return (*((cond, False) for cond in self.na_when), *(((self.applies_when, True),) if self.applies_when else ()))
+
 
 @dataclass(frozen=True)
 class Group:
@@ -266,10 +271,30 @@ class Catalog:
     def groups_for(self, unit_type: str) -> list[Group]:
         return list(self._by_type[unit_type][1])
 
+    def groups_bottom_up(self, unit_type: str) -> tuple[Group, ...]:
+        """The unit type's groups, each after the groups among its children: the order results fold up in."""
+        return self._by_type[unit_type][2]
+
     @cached_property    # asked for by every unit scored (a frozen class may cache: this writes __dict__ directly)
-    def _by_type(self) -> dict[str, tuple[tuple[Criterion, ...], tuple[Group, ...]]]:
-        return {t: (tuple(c for c in self.criteria.values() if c.unit_type == t),
-                    tuple(g for g in self.groups.values() if g.unit_type == t)) for t in UNIT_TYPES}
+    def _by_type(self) -> dict[str, tuple[tuple[Criterion, ...], tuple[Group, ...], tuple[Group, ...]]]:
+        out = {}
+        for t in UNIT_TYPES:
+            groups = tuple(g for g in self.groups.values() if g.unit_type == t)
+            out[t] = (tuple(c for c in self.criteria.values() if c.unit_type == t), groups, self._bottom_up(groups))
+        return out
+
+    def _bottom_up(self, groups: tuple[Group, ...]) -> tuple[Group, ...]:
+        order: dict[str, Group] = {}
+
+        def visit(group: Group) -> None:
+            if group.id not in order:
+                for child in group.children:
+                    if child in self.groups:
+                        visit(self.groups[child])
+                order[group.id] = group
+        for group in groups:
+            visit(group)
+        return tuple(order.values())
 
     @cached_property    # asked for by every unit scored
     def year_end_ids(self) -> frozenset[str]:

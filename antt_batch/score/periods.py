@@ -84,6 +84,13 @@ class Window:
         """The month the period ends in and the next one: year-end results for this year may arrive then (§12.8)."""
         return month_of(self.end), next_month(month_of(self.end))
 
+    @cached_property     # asked for by every unit
+    def snapshot_months(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The months whose snapshots give this year's values: (ordinary fields, year-end fields). A year-end
+        result may come from the closing months, and the previous year's closing months keep theirs (§12.8)."""
+        own = frozenset(self.months)
+        return own, (own - set(self.previous().closing_months)) | set(self.closing_months)
+
     def previous(self) -> Window:
         """The whole previous evaluation year, as of its end: the YoY baseline (digest §12.4)."""
         return self._previous

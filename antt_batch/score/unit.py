@@ -51,7 +51,7 @@ def _not_applicable(ctx: Context, crit) -> Judged | None:
 
     A blank switch field decides nothing: the criterion is then judged as usual.
     """
-    for cond, applies in _switches(crit):
+    for cond, applies in crit.switches:
         fv = ctx.fv(cond.field)
         if fv is None or cond.holds(fv.value) == applies:
             continue
@@ -60,13 +60,6 @@ def _not_applicable(ctx: Context, crit) -> Judged | None:
         return Judged(CriterionResult(crit.id, KHONG_AP_DUNG, said + carve_out, (fv.evidence,)),
                       review=Review(cond.field, fv, said) if cond.warn else None)
     return None
-
-
-def _switches(crit):
-    """(condition, the value that makes the criterion apply) of each N/A switch: `na_when` then `applies_when`."""
-    yield from ((cond, False) for cond in crit.na_when)
-    if crit.applies_when:
-        yield crit.applies_when, True
 
 
 def _nothing_sent(ctx: Context) -> str:
@@ -105,16 +98,10 @@ def fold(codes) -> str:
 
 def group_results(catalog, unit_type: str, results: dict[str, CriterionResult]) -> dict[str, str]:
     """Every group (khoản, điểm) of the unit type, in catalog order: DAT iff all applicable children are DAT."""
-    memo: dict[str, str] = {}
-
-    def code(node: str) -> str:
-        if node in results:
-            return results[node].code
-        if node not in memo:
-            memo[node] = fold(code(child) for child in catalog.groups[node].children)
-        return memo[node]
-
-    return {g.id: code(g.id) for g in catalog.groups_for(unit_type)}
+    codes = {cid: result.code for cid, result in results.items()}
+    for group in catalog.groups_bottom_up(unit_type):
+        codes[group.id] = fold([codes[child] for child in group.children])
+    return {g.id: codes[g.id] for g in catalog.groups_for(unit_type)}
 
 
 def verdict(in_scope: bool | None, results: dict[str, CriterionResult], ended: bool) -> str:

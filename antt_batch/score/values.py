@@ -27,12 +27,9 @@ class Values:
 
     def __init__(self, catalog, unit: Unit, snapshots: list[Snapshot], win: Window):
         ordered = sorted(snapshots, key=lambda s: (s.period, s.received))
-        own_months = set(win.months)
-        handed_over = set(win.previous().closing_months)   # their year-end values belong to Y−1
-        closing = set(win.closing_months)
+        own_months, year_end_months = win.snapshot_months
         year = [s for s in ordered if s.period in own_months]
-        year_end = [s for s in ordered
-                    if (s.period in own_months and s.period not in handed_over) or s.period in closing]
+        year_end = [s for s in ordered if s.period in year_end_months]
         self.has_snapshot = bool(year)
         # Where a missing value should have been: the year's latest report (file and sheet, no cell to point at).
         shown = next(iter(year[-1].fields.values()), None) if year else None
@@ -42,10 +39,10 @@ class Values:
             if not _blank(value):
                 self._values[field_id] = FieldValue(value, Evidence(REGISTRY_FILE))
         year_end_ids = catalog.year_end_ids
-        for source, wanted in ((year, lambda fid: fid not in year_end_ids), (year_end, year_end_ids.__contains__)):
+        for source, year_end_field in ((year, False), (year_end, True)):
             for snap in source:
                 for field_id, fv in snap.fields.items():
-                    if wanted(field_id) and not _blank(fv.value):
+                    if (field_id in year_end_ids) is year_end_field and not _blank(fv.value):
                         self._values[field_id] = fv
 
     def get(self, field_id: str) -> FieldValue | None:
