@@ -24,16 +24,14 @@ import stat
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email import errors as email_errors
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesFeedParser, BytesParser
-from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .errors import Location, Problem, problem
 from .text import VN_TZ, nfc, safe_display_name
+
+if TYPE_CHECKING:           # the e-mail package is imported only when a message is met (~9 ms a run otherwise)
+    from email.message import EmailMessage
 
 NAME_LIMIT = 150            # UTF-8 bytes of a stored name: well under every file system's 255
 LABEL_LIMIT = 200           # characters of one name shown to users
@@ -46,8 +44,6 @@ _JUNK_DIRS = frozenset({"__macosx", "$recycle.bin", "system volume information",
 # A message must carry at least one of these to be a message; the parser itself accepts any bytes at all.
 _MESSAGE_HEADERS = frozenset({"from", "date", "subject", "message-id", "to", "cc", "sender", "reply-to",
                               "content-type", "mime-version", "received", "return-path"})
-_TRUNCATION = (email_errors.StartBoundaryNotFoundDefect, email_errors.CloseBoundaryNotFoundDefect,
-               email_errors.MultipartInvariantViolationDefect)
 # Signatures are part of the e-mail, not submissions (Vietnamese agencies often sign with a VNPT-CA certificate).
 _SIGNATURES = frozenset({"application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature"})
 _EXTENSIONS = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx", "text/csv": ".csv",
@@ -159,7 +155,7 @@ def _file(path: Path, rel: str) -> Iterator[Incoming | Problem]:
         yield _unreadable(rel, exc)
         return
     if suffix == ".eml":
-        yield from _message(BytesParser(policy=policy.default).parsebytes(data), _show(rel), rel, "1", mtime)
+        yield from _message(_parse(data), _show(rel), rel, "1", mtime)
     else:
         yield Incoming(data, _show(rel), _ident(rel), safe_name(path.name) or "tep", None, mtime,
                        hashlib.sha256(data).hexdigest())
@@ -169,6 +165,8 @@ def _mbox(path: Path, rel: str) -> Iterator[Incoming | Problem]:
     """Stream an mbox: memory holds one message, the file is read once and opened read-only (not via `mailbox`,
     which opens it for writing). A "From " line separates messages only at the start or after a blank line, so an
     unescaped "From " in a body does not split a message."""
+    from email import policy
+    from email.parser import BytesFeedParser
     ids: set[str] = set()
     count, parser, blank = 0, None, True
     try:
@@ -216,8 +214,7 @@ def _maildir(path: Path, rel: str, base: Path, seen: set[str]) -> Iterator[Incom
         except OSError as exc:
             yield _unreadable(f"{rel}/{file.parent.name}/{file.name}", exc)
             continue
-        msg = BytesParser(policy=policy.default).parsebytes(data)
-        yield from _message(msg, f"{_show(rel)} › #{index}", rel, _ident(key), mtime, ids)
+        yield from _message(_parse(data), f"{_show(rel)} › #{index}", rel, _ident(key), mtime, ids)
     try:
         entries = sorted(os.scandir(path), key=lambda e: e.name)
     except OSError as exc:
@@ -229,6 +226,20 @@ def _maildir(path: Path, rel: str, base: Path, seen: set[str]) -> Iterator[Incom
 
 
 # --- messages ----------------------------------------------------------------------------------------------------
+
+def _parse(data: bytes) -> EmailMessage:
+    from email import policy
+    from email.parser import BytesParser
+    return BytesParser(policy=policy.default).parsebytes(data)
+
+
+def _truncated(msg: EmailMessage) -> bool:
+    """A MIME structure cut off (a truncated save): its boundaries are missing."""
+    from email import errors
+    cut = (errors.StartBoundaryNotFoundDefect, errors.CloseBoundaryNotFoundDefect,
+           errors.MultipartInvariantViolationDefect)
+    return any(isinstance(d, cut) for part in msg.walk() for d in part.defects)
+
 
 def _message(msg: EmailMessage, where: str, container: str, fallback_key, mtime: datetime,
              ids: set[str] | None = None) -> Iterator[Incoming | Problem]:
@@ -248,7 +259,7 @@ def _message(msg: EmailMessage, where: str, container: str, fallback_key, mtime:
         if ids is not None:
             ids.add(key)
         sender, received = _sender(msg), _date(msg) or mtime
-        truncated = any(isinstance(d, _TRUNCATION) for part in msg.walk() for d in part.defects)
+        truncated = _truncated(msg)
         parts = list(_attachments(msg))
     except Exception as exc:  # a header or structure the parser chokes on lazily: this message only
         yield problem("malformed-message", Location(file=where), detail=f"{type(exc).__name__}: {exc}")
@@ -317,6 +328,7 @@ def _sender(msg: EmailMessage) -> str | None:
 
 
 def _date(msg: EmailMessage) -> datetime | None:
+    from email.utils import parsedate_to_datetime
     value = msg.get("Date")
     if value is None:
         return None
