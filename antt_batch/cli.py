@@ -276,6 +276,9 @@ def backup(ctx, out):
     click.echo(f"Đã sao lưu: {api.backup(_workspace(ctx), out)}")
 
 
+GC_THRESHOLD = (50_000, 20, 100)     # see `main`
+
+
 def main() -> None:
     """The console entry point: `cli` with this process's settings, then a quick exit.
 
@@ -284,7 +287,7 @@ def main() -> None:
     When the command is done, every file it wrote is closed and its workers are stopped, so the interpreter's
     teardown (freeing every object one by one: ~50 ms after 600 units, ~0.3 s after 10,000) is skipped: the
     console streams are flushed and the process exits with click's code."""
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(*GC_THRESHOLD)
     try:
         cli(prog_name="antt-batch")           # standalone click always ends with SystemExit
         code = 0

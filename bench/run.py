@@ -1078,8 +1078,22 @@ def profile(tier: str, quick: bool) -> None:
     prof = out_dir / f"{tier}-main.prof"
     t0 = time.perf_counter()
     warm_up()
-    subprocess.run([PY, "-m", "cProfile", "-o", str(prof), "-m", "antt_batch", *args], capture_output=True,
-                   env=CHILD_ENV)
+    # `antt-batch` ends with os._exit (no teardown), which would lose a `python -m cProfile` dump: profile the
+    # click group itself, with the entry point's settings, and dump on its SystemExit.
+    main_code = (
+        "import cProfile, gc, sys\n"
+        "from antt_batch import cli\n"
+        "gc.set_threshold(*cli.GC_THRESHOLD)\n"
+        "profiler, code = cProfile.Profile(), 0\n"
+        "try:\n"
+        f"    profiler.runcall(cli.cli, {args!r}, prog_name='antt-batch')\n"
+        "except SystemExit as exc:\n"
+        "    code = exc.code\n"
+        f"profiler.dump_stats({str(prof)!r})\n"
+        "sys.exit(code)\n")
+    done = subprocess.run([PY, "-c", main_code], capture_output=True, text=True, env=CHILD_ENV)
+    if done.returncode not in (0, 3):           # 3: written beside a locked file, still a full run
+        raise SystemExit(f"profiled command failed: {done.stderr[-1500:]}")
     log(f"profiled main process in {time.perf_counter() - t0:.2f} s -> {prof}")
     report = io.StringIO()
     for title, path in [("main process (fresh CLI process; reader workers not included)", prof)]:
