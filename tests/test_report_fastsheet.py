@@ -9,14 +9,16 @@ import pytest
 import xlsxwriter
 
 from antt_batch.report.fastsheet import WORKSHEET_CLASS
+from antt_batch.report.styles import write_texts
 
 TEXTS = ["Đ", "KĐ", "DAT", "Xóm Đình – Phú Đình", "a & b < c > d \"q\"", "  leading", "trailing  ", "",
          "ctrl\x01char", "_x0000_ literal", "non\ufffechar", "line\nbreak", "=HYPERLINK(\"x\")", "Đ"]
 
 
 def _book(path, worksheet_class, streamed: bool) -> None:
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": streamed, "in_memory": True,
-                                         "default_date_format": "dd/mm/yyyy"})
+    # xlsxwriter's in_memory option switches constant_memory off, so a streamed book uses scratch files
+    options = {"constant_memory": True, "tmpdir": str(path.parent)} if streamed else {"in_memory": True}
+    wb = xlsxwriter.Workbook(str(path), {**options, "default_date_format": "dd/mm/yyyy"})
     wb.set_properties({"created": datetime(2025, 4, 10, 8, 0)})
     cell = wb.add_format({"border": 1, "font_name": "Times New Roman"})
     bold = wb.add_format({"bold": True})
@@ -43,6 +45,11 @@ def _book(path, worksheet_class, streamed: bool) -> None:
         ws.write_formula(row, 1, "=A1", cell, "Đ")
         ws.write_rich_string(row, 2, "Kết quả: ", bold, "Đạt", cell)
         ws.merge_range(row + 1, 0, row + 1, 3, "Ngoài phạm vi", cell)
+        row += 3                                           # whole text rows (`data`), after a number of the row
+        ws.write_number(row, 1, 7)
+        write_texts(ws, row, [(0, "Xo\u0301m"), (2, "DAT"), (5, "x" * 20_000), (6, "y" * 40_000)])
+        write_texts(ws, row + 1, [(0, "Đ"), (3, "KĐ")], cell)
+        write_texts(ws, row - 2, [(4, "late")])           # an earlier row: stored, or ignored once streamed
     wb.close()
 
 
@@ -57,7 +64,11 @@ def test_same_bytes_as_xlsxwriter(tmp_path, streamed):
         for name in a.namelist():
             assert a.read(name) == b.read(name), name
         sheet = a.read("xl/worksheets/sheet1.xml").decode()
+        texts = sheet if streamed else a.read("xl/sharedStrings.xml").decode()
     assert 'r="A1"' in sheet and "45747" in sheet          # the comparison saw real cells (31/03/2025)
+    assert ('t="inlineStr"' in sheet) is streamed          # each mode really is the one it says
+    assert ">Xóm<" in texts and "y" * 32_767 + "<" in texts   # NFC, and cut like write_string cuts
+    assert ("late" in texts) is not streamed                 # a row already streamed out is not written again
 
 
 def test_report_sheets_use_it(tmp_path):

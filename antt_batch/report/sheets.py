@@ -20,7 +20,7 @@ from antt_batch.report.book import add_sheet
 from antt_batch.report.charts import TOP_OFFSET, add_chart, chart_height
 from antt_batch.report.data import META_COLUMNS
 from antt_batch.report.styles import (DEFAULT_ROW_PT, LINE_PT, RESULT_FILL, Styles, line_count, page_height,
-                                      print_setup, text_units, write_cell, write_text)
+                                      print_setup, text_units, write_cell, write_text, write_texts)
 from antt_batch.report.summary import Summary
 
 CHART_COL = 8
@@ -461,11 +461,12 @@ def data_sheet(wb, st: Styles, header: list[str], rows, caption: str = "") -> No
     for col, title in enumerate(header):
         ws.write_string(0, col, title, bold)
     for r, row in enumerate(rows, start=1):
+        texts = []
         for c, value in enumerate(row):
             if value is None or value == "":
                 continue
-            if isinstance(value, str):
-                write_text(ws, r, c, value)
+            if type(value) is str:
+                texts.append((c, value))
             elif isinstance(value, bool):
                 ws.write_boolean(r, c, value)
             elif isinstance(value, (int, float)):
@@ -473,7 +474,8 @@ def data_sheet(wb, st: Styles, header: list[str], rows, caption: str = "") -> No
             elif isinstance(value, (date, datetime)):
                 ws.write_datetime(r, c, value, date_format)
             else:
-                write_text(ws, r, c, value)
+                texts.append((c, str(value)))
+        write_texts(ws, r, texts)
     ws.freeze_panes(1, 1)
     ws.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
     print_setup(ws, landscape=True, repeat=(0, 0), caption=caption)

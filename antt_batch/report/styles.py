@@ -162,6 +162,20 @@ def write_text(ws, row: int, col: int, value, fmt=None) -> None:
     ws.write_string(row, col, nfc(str(value)), fmt)
 
 
+def write_texts(ws, row: int, cells: list[tuple[int, str]], fmt=None) -> None:
+    """Text cells `(col, text)` of one row, columns increasing, as `write_text` writes each, in one call where the
+    worksheet has a fast path for it (`FastWorksheet.write_text_row`)."""
+    if not cells:
+        return
+    cells = [(col, text if text.isascii() else nfc(text), fmt) for col, text in cells]
+    fast = getattr(ws, "write_text_row", None)
+    if fast is not None:
+        fast(row, cells)
+    else:
+        for col, text, cell_format in cells:
+            ws.write_string(row, col, text, cell_format)
+
+
 def write_cell(ws, row: int, col: int, value, st: Styles, fmt=None) -> None:
     """A typed cell: None blank (kept only when formatted), bool, number, date (dd/mm/yyyy) or text."""
     if value is None or value == "":
