@@ -9,7 +9,7 @@ import pytest
 import xlsxwriter
 
 from antt_batch.report.fastsheet import WORKSHEET_CLASS
-from antt_batch.report.styles import write_texts
+from antt_batch.report.styles import cell_text, write_row
 
 TEXTS = ["Đ", "KĐ", "DAT", "Xóm Đình – Phú Đình", "a & b < c > d \"q\"", "  leading", "trailing  ", "",
          "ctrl\x01char", "_x0000_ literal", "non\ufffechar", "line\nbreak", "=HYPERLINK(\"x\")", "Đ"]
@@ -45,11 +45,13 @@ def _book(path, worksheet_class, streamed: bool) -> None:
         ws.write_formula(row, 1, "=A1", cell, "Đ")
         ws.write_rich_string(row, 2, "Kết quả: ", bold, "Đạt", cell)
         ws.merge_range(row + 1, 0, row + 1, 3, "Ngoài phạm vi", cell)
-        row += 3                                           # whole text rows (`data`), after a number of the row
+        row += 3                                           # whole rows at once (`write_row`), after a cell of the row
         ws.write_number(row, 1, 7)
-        write_texts(ws, row, [(0, "Xo\u0301m"), (2, "DAT"), (5, "x" * 20_000), (6, "y" * 40_000)])
-        write_texts(ws, row + 1, [(0, "Đ"), (3, "KĐ")], cell)
-        write_texts(ws, row - 2, [(4, "late")])           # an earlier row: stored, or ignored once streamed
+        write_row(ws, row, [(0, cell_text("Xo\u0301m"), None), (2, "DAT", cell), (3, 2.5, None), (4, None, cell),
+                            (5, "x" * 20_000, None), (6, "y" * 40_000, cell), (7, True, cell), (8, 10**15, cell)])
+        write_row(ws, row + 1, [(0, date(2025, 3, 31), cell), (1, datetime(2025, 4, 10, 8, 15), None),
+                                (3, "KĐ", None), (7, -0.5, cell)])
+        write_row(ws, row - 2, [(4, "late", None)])        # an earlier row: stored, or ignored once streamed
     wb.close()
 
 
@@ -76,4 +78,13 @@ def test_report_sheets_use_it(tmp_path):
     wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"))
     wb.stream = False
     assert type(add_sheet(wb, "data")) is WORKSHEET_CLASS
+    wb.close()
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_row_path_refuses_what_write_number_refuses(tmp_path, value):
+    wb = xlsxwriter.Workbook(str(tmp_path / "x.xlsx"), {"in_memory": True})
+    ws = wb.add_worksheet("data", worksheet_class=WORKSHEET_CLASS)
+    with pytest.raises(TypeError):
+        write_row(ws, 0, [(0, "ok", None), (1, value, None)])
     wb.close()

@@ -5,16 +5,37 @@ xlsxwriter builds each one through a generic attribute list, an escaping pass pe
 sheets, three regular expressions per string. Our cells always carry a format and mostly repeat the same short
 texts ("Đ", "KĐ", result codes), so this subclass writes string, number, date and blank cells with one f-string
 each and escapes each distinct streamed text once. Everything else (rich strings, formulas, booleans) goes to
-xlsxwriter's own code.
+xlsxwriter's own code. Whole rows of cells can also be stored in one call (`write_row_cells`, used through
+`styles.write_row`), skipping the per-cell argument, bounds and dimension checks of xlsxwriter's write methods.
 
-It relies on xlsxwriter internals (the cell tuples and `_write_cell`), so it is used only when they are there
-(`WORKSHEET_CLASS` is None otherwise), and `tests/test_report_fastsheet.py` compares its output with xlsxwriter's
-own, member by member, for every kind of cell.
+It relies on xlsxwriter internals (the cell tuples, `_write_cell`, the table and dimensions), so it is used only when
+they are there (`WORKSHEET_CLASS` is None otherwise: `put_cell` writes through the public methods), and
+`tests/test_report_fastsheet.py` compares its output with xlsxwriter's own, member by member, for every kind of
+cell, in memory and streamed.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
+
+
+def put_cell(ws, row: int, col: int, value, fmt=None) -> None:
+    """One typed cell through xlsxwriter's own methods: text always as a string (never a formula or a number),
+    None as a formatted blank. `write_row_cells` stores the same cells faster."""
+    if value is None:
+        ws.write_blank(row, col, None, fmt)
+    elif isinstance(value, str):
+        ws.write_string(row, col, value, fmt)
+    elif isinstance(value, bool):
+        ws.write_boolean(row, col, value, fmt)
+    elif isinstance(value, (int, float)):
+        ws.write_number(row, col, value, fmt)
+    elif isinstance(value, (date, datetime)):
+        ws.write_datetime(row, col, value, fmt)
+    else:
+        raise TypeError(f"no cell type for {type(value).__name__}")
+
 
 try:
     from xlsxwriter.utility import _preserve_whitespace, xl_col_to_name
@@ -59,16 +80,16 @@ else:
             else:
                 super()._write_cell(row, col, cell)
 
-        def write_text_row(self, row: int, cells: list) -> None:
-            """Text cells `(col, text, format)` of one row, columns increasing: stored as `write_string` would store
-            each, with its bounds, dimension and streaming checks done once for the row (a national roll-up's `data`
-            sheet has ~3 million text cells). Text long enough to need truncating goes through `write_string`."""
+        def write_row_cells(self, row: int, cells: list) -> None:
+            """Cells `(col, value, format)` of one row, columns increasing, stored as `put_cell` would store each
+            (str, int/float, date/datetime, or None for a formatted blank), with the bounds, dimension and streaming
+            checks done once for the row: the report's big sheets hold millions of cells. Anything needing more than
+            storing (a text to cut, NaN, a boolean, another type) goes through `put_cell`."""
             first, last = cells[0][0], cells[-1][0]
-            if row < 0 or first < 0 or row >= self.xls_rowmax or last >= self.xls_colmax:
-                return
             streamed = self.constant_memory
-            if streamed and row < self.previous_row:
-                return                                  # a streamed row already written: xlsxwriter ignores it too
+            if (row < 0 or first < 0 or row >= self.xls_rowmax or last >= self.xls_colmax
+                    or streamed and row < self.previous_row):
+                return                                  # xlsxwriter ignores such cells too (its methods return < 0)
             if self.dim_rowmin is None or row < self.dim_rowmin:
                 self.dim_rowmin = row
             if self.dim_rowmax is None or row > self.dim_rowmax:
@@ -80,11 +101,19 @@ else:
             if streamed and row > self.previous_row:
                 self._write_single_row(row)
             table, shared = self.table[row], None if streamed else self.str_table._get_shared_string_index
-            for col, text, fmt in cells:
-                if len(text) > _SHORT_TEXT:
-                    self.write_string(row, col, text, fmt)
+            for col, value, fmt in cells:
+                kind = type(value)
+                if kind is str and len(value) <= _SHORT_TEXT:
+                    table[col] = CellStringTuple(value if streamed else shared(value), fmt)
+                elif (kind is int or kind is float) and value - value == 0:     # not NaN, not infinite
+                    table[col] = CellNumberTuple(value, fmt)
+                elif value is None:
+                    table[col] = CellBlankTuple(fmt)
+                elif kind is date or kind is datetime:
+                    table[col] = CellDatetimeTuple(self._convert_date_time(value),
+                                                   self.default_date_format if fmt is None else fmt)
                 else:
-                    table[col] = CellStringTuple(text if streamed else shared(text), fmt)
+                    put_cell(self, row, col, value, fmt)
 
         def _style(self, row: int, col: int, fmt) -> str:
             """The cell's ` s="…"` attribute: its format, else its row's, else its column's (xlsxwriter's order)."""

@@ -19,8 +19,8 @@ from antt_batch.model import DECISION_VI, KHONG_AP_DUNG, NGOAI_PHAM_VI, PROGRESS
 from antt_batch.report.book import add_sheet
 from antt_batch.report.charts import TOP_OFFSET, add_chart, chart_height
 from antt_batch.report.data import META_COLUMNS
-from antt_batch.report.styles import (DEFAULT_ROW_PT, LINE_PT, RESULT_FILL, Styles, line_count, page_height,
-                                      print_setup, text_units, write_cell, write_text, write_texts)
+from antt_batch.report.styles import (DEFAULT_ROW_PT, LINE_PT, RESULT_FILL, Styles, cell_entry, cell_text, line_count,
+                                      page_height, print_setup, text_units, write_cell, write_row, write_text)
 from antt_batch.report.summary import Summary
 
 CHART_COL = 8
@@ -99,7 +99,7 @@ def place_row(ws, pager, row: int, height: float, write_head) -> int:
 
 def write_cells(ws, st: Styles, row: int, columns: list[Column], values, first_col: int = 0) -> None:
     """The cells of one list row (no height: a streamed row's height must be set before its cells)."""
-    col = first_col
+    col, cells = first_col, []
     for column, value in zip(columns, values):
         coded = _coded(st, column.kind)
         if coded is None:
@@ -110,8 +110,11 @@ def write_cells(ws, st: Styles, row: int, columns: list[Column], values, first_c
             shown, fmt = (labels.get(value, value) if value else None), fills.get(value, st.center)
         if column.span > 1:
             ws.merge_range(row, col, row, col + column.span - 1, "", fmt)
-        write_cell(ws, row, col, shown, st, fmt)
+        entry = cell_entry(col, shown, st, fmt)
+        if entry is not None:
+            cells.append(entry)
         col += column.span
+    write_row(ws, row, cells)
 
 
 def write_list_row(ws, st: Styles, row: int, columns: list[Column], values) -> float:
@@ -276,15 +279,14 @@ def matrix_sheet(wb, st: Styles, name: str, unit_type: str, header: list[str], r
         write_cells(ws, st, row, lead, lead_values)
         if band and criteria:
             merged_text(ws, row, first_criterion, note_col - 1, band, outside)
+            write_cell(ws, row, note_col, remark or None, st, st.cell)
         else:
+            cells = []
             for offset, cid in enumerate(criteria):
                 code = values[position[cid]]
-                if code:
-                    write_text(ws, row, first_criterion + offset, RESULT_SHORT.get(code, code),
-                               st.result.get(code, st.center))
-                else:
-                    ws.write_blank(row, first_criterion + offset, None, st.cell)
-        write_cell(ws, row, note_col, remark or None, st, st.cell)
+                cells.append((first_criterion + offset, cell_text(RESULT_SHORT.get(code, code)),
+                              st.result.get(code, st.center)) if code else (first_criterion + offset, None, st.cell))
+            write_row(ws, row, [*cells, cell_entry(note_col, remark or None, st, st.cell)])
     if not mine:
         row += 1
         write_text(ws, row, 0, "Không có đơn vị loại này.", st.italic)
@@ -461,21 +463,9 @@ def data_sheet(wb, st: Styles, header: list[str], rows, caption: str = "") -> No
     for col, title in enumerate(header):
         ws.write_string(0, col, title, bold)
     for r, row in enumerate(rows, start=1):
-        texts = []
-        for c, value in enumerate(row):
-            if value is None or value == "":
-                continue
-            if type(value) is str:
-                texts.append((c, value))
-            elif isinstance(value, bool):
-                ws.write_boolean(r, c, value)
-            elif isinstance(value, (int, float)):
-                ws.write_number(r, c, value)
-            elif isinstance(value, (date, datetime)):
-                ws.write_datetime(r, c, value, date_format)
-            else:
-                texts.append((c, str(value)))
-        write_texts(ws, r, texts)
+        write_row(ws, r, [(c, value, None) if isinstance(value, (int, float)) else
+                          (c, value, date_format) if isinstance(value, date) else (c, cell_text(value), None)
+                          for c, value in enumerate(row) if value is not None and value != ""])
     ws.freeze_panes(1, 1)
     ws.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
     print_setup(ws, landscape=True, repeat=(0, 0), caption=caption)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from antt_batch.model import (CHUA_DAT, CHUA_DEN_HAN, DANG_DAT, DAT, KHONG_AP_DUNG, KHONG_DAT, NGOAI_PHAM_VI,
                               THIEU_DU_LIEU)
+from antt_batch.report.fastsheet import put_cell
 from antt_batch.text import nfc
 
 FONT = "Times New Roman"
@@ -159,38 +160,47 @@ def page_height(widths, landscape: bool) -> float:
 
 def write_text(ws, row: int, col: int, value, fmt=None) -> None:
     """User text as a string cell, NFC, never a formula, number or URL, whatever it starts with."""
-    ws.write_string(row, col, nfc(str(value)), fmt)
-
-
-def write_texts(ws, row: int, cells: list[tuple[int, str]], fmt=None) -> None:
-    """Text cells `(col, text)` of one row, columns increasing, as `write_text` writes each, in one call where the
-    worksheet has a fast path for it (`FastWorksheet.write_text_row`)."""
-    if not cells:
-        return
-    cells = [(col, text if text.isascii() else nfc(text), fmt) for col, text in cells]
-    fast = getattr(ws, "write_text_row", None)
-    if fast is not None:
-        fast(row, cells)
-    else:
-        for col, text, cell_format in cells:
-            ws.write_string(row, col, text, cell_format)
+    ws.write_string(row, col, cell_text(value), fmt)
 
 
 def write_cell(ws, row: int, col: int, value, st: Styles, fmt=None) -> None:
     """A typed cell: None blank (kept only when formatted), bool, number, date (dd/mm/yyyy) or text."""
+    entry = cell_entry(col, value, st, fmt)
+    if entry is not None:
+        put_cell(ws, row, *entry)
+
+
+def cell_entry(col: int, value, st: Styles, fmt=None) -> tuple | None:
+    """`(col, value, format)` as `write_cell` writes it: text as an NFC str, a date given the date format unless it
+    has its own, a blank only when formatted (else None: nothing to write)."""
     if value is None or value == "":
-        if fmt is not None:
-            ws.write_blank(row, col, None, fmt)
-    elif isinstance(value, bool):
-        ws.write_boolean(row, col, value, fmt)
-    elif isinstance(value, (int, float)):
-        ws.write_number(row, col, value, fmt)
-    elif isinstance(value, datetime):
-        ws.write_datetime(row, col, value, fmt if fmt not in (None, st.cell) else st.datetime)
-    elif isinstance(value, date):
-        ws.write_datetime(row, col, value, fmt if fmt not in (None, st.cell) else st.date)
+        return None if fmt is None else (col, None, fmt)
+    if isinstance(value, (bool, int, float)):
+        return col, value, fmt
+    if isinstance(value, datetime):
+        return col, value, fmt if fmt not in (None, st.cell) else st.datetime
+    if isinstance(value, date):
+        return col, value, fmt if fmt not in (None, st.cell) else st.date
+    return col, cell_text(value), fmt
+
+
+def cell_text(value) -> str:
+    """User text for a cell: NFC (ASCII, most codes, needs no normalising)."""
+    text = str(value)
+    return text if text.isascii() else nfc(text)
+
+
+def write_row(ws, row: int, cells: list[tuple]) -> None:
+    """Entries of one row (`cell_entry`'s, columns increasing) in one call where the worksheet has a fast path
+    (`FastWorksheet.write_row_cells`), else cell by cell."""
+    if not cells:
+        return
+    fast = getattr(ws, "write_row_cells", None)
+    if fast is not None:
+        fast(row, cells)
     else:
-        write_text(ws, row, col, value, fmt)
+        for entry in cells:
+            put_cell(ws, row, *entry)
 
 
 def _header_text(text: str) -> str:
