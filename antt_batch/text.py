@@ -11,7 +11,8 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def nfc(value: str) -> str:
-    return unicodedata.normalize("NFC", value)
+    """Unicode NFC; ASCII (most codes and numbers) is already NFC and skips the normaliser (millions of cells)."""
+    return value if value.isascii() else unicodedata.normalize("NFC", value)
 
 
 def clean(value) -> str:

@@ -70,8 +70,8 @@ def canonical(value) -> str:
     """One cell of the hashed text (see the module docstring)."""
     if value is None:
         return ""
-    if type(value) is str:   # the common case at national scale: codes and names; ASCII needs no normalising
-        return value if value.isascii() else nfc(value)
+    if type(value) is str:   # the common case at national scale: codes and names
+        return nfc(value)
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, datetime):

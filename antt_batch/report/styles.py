@@ -185,9 +185,8 @@ def cell_entry(col: int, value, st: Styles, fmt=None) -> tuple | None:
 
 
 def cell_text(value) -> str:
-    """User text for a cell: NFC (ASCII, most codes, needs no normalising)."""
-    text = str(value)
-    return text if text.isascii() else nfc(text)
+    """User text for a cell, NFC."""
+    return nfc(str(value))
 
 
 def write_row(ws, row: int, cells: list[tuple]) -> None:
