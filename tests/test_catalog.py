@@ -162,6 +162,19 @@ def test_exceptions_flags_and_na():
                                                                 "LIEN_CAP_THCS_THPT"}
     assert applies.holds("THPT") and not applies.holds("GDTX")
     assert CAT.criteria["CQDN-5.1"].na_when[1].holds(0) and not CAT.criteria["CQDN-5.1"].na_when[0].holds(0)
+    switches = CAT.criteria["CQDN-4.1"].switches          # na_when first, then applies_when, with the applying value
+    assert [(cond.field, applies) for cond, applies in switches] == [
+        ("du_dieu_kien_thi_dua", False), ("xep_loai_luc_luong_bao_ve", False)]
+    assert [(cond.field, applies) for cond, applies in CAT.criteria["CSGD-2.2"].switches] == [("cap_hoc", True)]
+
+
+def test_groups_fold_bottom_up():
+    """Every group of a unit type comes after the groups among its children, and each group appears once."""
+    for unit_type in ("KDC", "CQDN", "CSGD", "XA"):
+        order = [g.id for g in CAT.groups_bottom_up(unit_type)]
+        assert len(order) == len(set(order)) and set(order) >= {g.id for g in CAT.groups_for(unit_type)}
+        for position, gid in enumerate(order):
+            assert all(order.index(child) < position for child in CAT.groups[gid].children if child in CAT.groups)
 
 
 def test_kinds_and_thresholds():
