@@ -23,7 +23,7 @@ from antt_batch.report import FAILED_COLUMNS, LEDGER_COLUMNS, MATRICES, PROBLEM_
 from antt_batch.report.book import WriteResult, write_workbook
 from antt_batch.report.data import (MANIFEST_KEYS, META_COLUMNS, UPPER_LEVEL, combined_sha256, data_header,
                                     data_sha256, round_half_up, upper_level_row)
-from antt_batch.report.sheets import (Column, data_sheet, list_sheet, manifest_sheet, matrix_sheet, month_label,
+from antt_batch.report.sheets import (Column, DataSheet, list_sheet, manifest_sheet, matrix_sheet, month_label,
                                       summary_sheet)
 from antt_batch.report.summary import period_label, rollup_summary
 from antt_batch.text import safe_display_name
@@ -266,6 +266,7 @@ def _write(path: Path, catalog, code: str, name: str, header, rows, manifest, it
                            getattr(criterion, "citation", "")] + [None] * 6
 
     def build(workbook, st):
+        data = DataSheet(workbook, st, header, rows)
         summary_sheet(workbook, st, summary)
         for unit_type, sheet, title in MATRICES:
             shown, note = matrix_rows(rows, unit_type)
@@ -280,7 +281,7 @@ def _write(path: Path, catalog, code: str, name: str, header, rows, manifest, it
                    caption)
         list_sheet(workbook, st, "Nhật ký", "NHẬT KÝ TIẾP NHẬN TỆP", caption, LEDGER_COLUMNS, ledger_rows(ledger),
                    caption)
-        data_sheet(workbook, st, header, rows)
+        data.place(workbook)
         manifest_sheet(workbook, st, manifest)
 
     title = f"Tổng hợp báo cáo ANTT {name} {period_label(period).lower()}"

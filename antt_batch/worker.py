@@ -189,7 +189,7 @@ def _context():
 
     methods = multiprocessing.get_all_start_methods()
     if sys.platform.startswith("linux"):
-        if "fork" in methods and _single_threaded():
+        if "fork" in methods and single_threaded():
             return multiprocessing.get_context("fork")
         if "forkserver" in methods:
             ctx = multiprocessing.get_context("forkserver")
@@ -198,7 +198,7 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def _single_threaded() -> bool:
+def single_threaded() -> bool:
     """Forking is only safe without other threads (one could hold a lock the child would inherit locked).
     /proc counts native threads too, such as those a numerical library starts on import."""
     try:

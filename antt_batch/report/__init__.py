@@ -12,7 +12,7 @@ from pathlib import Path
 from antt_batch.model import KHONG_DAT, NGOAI_PHAM_VI, ReportInput
 from antt_batch.report.book import WriteResult, write_workbook
 from antt_batch.report.data import META_COLUMNS, data_header, data_rows, data_sha256
-from antt_batch.report.sheets import (Column, data_sheet, list_sheet, manifest_sheet, matrix_sheet, month_label,
+from antt_batch.report.sheets import (Column, DataSheet, list_sheet, manifest_sheet, matrix_sheet, month_label,
                                       progress_sheet, summary_sheet)
 from antt_batch.report.summary import all_problems, commune_summary, period_label
 
@@ -57,6 +57,7 @@ def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
     annual = len(inp.period) == 4
 
     def build(workbook, st):
+        data = DataSheet(workbook, st, header, rows)
         summary_sheet(workbook, st, summary)
         for unit_type, name, title in MATRICES:
             matrix_sheet(workbook, st, name, unit_type, header, rows, catalog, title, caption, with_parent=False,
@@ -75,7 +76,7 @@ def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
         list_sheet(workbook, st, "Nhật ký", "NHẬT KÝ TIẾP NHẬN TỆP", caption, LEDGER_COLUMNS,
                    ledger_rows(inp.ledger, catalog, unit_types), caption,
                    ANNUAL_LEDGER_NOTE if annual else "Không có nội dung.", table_when_empty=not annual)
-        data_sheet(workbook, st, header, rows, caption)
+        data.place(workbook, caption)
         manifest_sheet(workbook, st, manifest, caption)
 
     title = f"Báo cáo ANTT {inp.commune_name} {period_label(inp.period).lower()}"

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import xlsxwriter
 
+from antt_batch.report import offload
 from antt_batch.report.fastsheet import WORKSHEET_CLASS
-from antt_batch.report.styles import WORKBOOK_OPTIONS, Styles
+from antt_batch.report.styles import Styles, workbook_options
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,14 @@ STREAM_ABOVE_ROWS = 5_000
 
 
 class _Workbook(xlsxwriter.Workbook):
-    """An xlsxwriter workbook that knows whether its big sheets are streamed (`write_workbook(rows=...)`)."""
+    """An xlsxwriter workbook that knows whether its big sheets are streamed (`write_workbook(rows=...)`) and which
+    sheets' cells a child process is writing (`offload.cells_elsewhere`)."""
 
     stream = False
+
+    def __init__(self, filename: str, options: dict):
+        super().__init__(filename, options)
+        self.offloaded: list = []
 
 
 def add_sheet(workbook, name: str, streamed: bool = True):
@@ -80,12 +86,14 @@ def write_workbook(path: Path, build, *, created: datetime, title: str, rows: in
     try:
         with tempfile.TemporaryDirectory(prefix="antt-xlsx-", ignore_cleanup_errors=True) as scratch:
             stream = rows > STREAM_ABOVE_ROWS     # else every part is assembled in memory, no scratch files
-            workbook = _Workbook(str(tmp), {**WORKBOOK_OPTIONS, "tmpdir": scratch, "in_memory": not stream})
+            workbook = _Workbook(str(tmp), {**workbook_options(), "tmpdir": scratch, "in_memory": not stream})
             workbook.stream = stream
             try:
                 workbook.set_properties({"title": title, "author": "antt-batch", "created": created})
                 build(workbook, Styles(workbook))
+                offload.join(workbook)
             except BaseException:
+                offload.abandon(workbook)
                 with contextlib.suppress(Exception):
                     workbook.close()    # releases the streamed sheets' scratch files; the output is discarded
                 raise

@@ -19,6 +19,7 @@ from antt_batch.model import DECISION_VI, KHONG_AP_DUNG, NGOAI_PHAM_VI, PROGRESS
 from antt_batch.report.book import add_sheet
 from antt_batch.report.charts import TOP_OFFSET, add_chart, chart_height
 from antt_batch.report.data import META_COLUMNS
+from antt_batch.report import offload
 from antt_batch.report.styles import (DEFAULT_ROW_PT, LINE_PT, RESULT_FILL, Styles, cell_entry, cell_text, line_count,
                                       page_height, print_setup, text_units, write_cell, write_row, write_text)
 from antt_batch.report.summary import Summary
@@ -449,27 +450,43 @@ def month_label(month: str) -> str:
     return f"{month[5:7]}/{month[:4]}" if len(month) == 7 else month
 
 
-def data_sheet(wb, st: Styles, header: list[str], rows, caption: str = "") -> None:
+class DataSheet:
     """The machine-readable contract: typed cells, nothing formatted but dates, one row per unit.
 
-    Hidden, so printing the workbook (Excel's "entire workbook", LibreOffice's PDF export) leaves it out; the
-    level above reads it whatever its visibility, and Excel's Unhide shows it."""
-    ws = add_sheet(wb, "data")
-    date_format = st.get(num_format="dd/mm/yyyy")
-    bold = st.get(bold=True)
-    ws.set_column(0, 0, 14)
-    ws.set_column(1, 1, 28)
-    ws.set_column(2, len(header) - 1, 12)
-    for col, title in enumerate(header):
-        ws.write_string(0, col, title, bold)
-    for r, row in enumerate(rows, start=1):
-        write_row(ws, r, [(c, value, None) if isinstance(value, (int, float)) else
-                          (c, value, date_format) if isinstance(value, date) else (c, cell_text(value), None)
-                          for c, value in enumerate(row) if value is not None and value != ""])
-    ws.freeze_panes(1, 1)
-    ws.autofilter(0, 0, max(len(rows), 1), len(header) - 1)
-    print_setup(ws, landscape=True, repeat=(0, 0), caption=caption)
-    ws.hide()
+    Begun before the first sheet, so that in a big workbook a child process writes its cells while the other
+    sheets are built (`offload`), and `place`d after `Nhật ký`. Hidden, so printing the workbook (Excel's "entire
+    workbook", LibreOffice's PDF export) leaves it out; the level above reads it whatever its visibility, and
+    Excel's Unhide shows it."""
+
+    def __init__(self, wb, st: Styles, header: list[str], rows):
+        self.st, self.header, self.rows = st, header, rows
+        self.child = offload.start(wb, lambda: add_sheet(wb, "data"), self._cells, self._formats)
+
+    def _formats(self) -> tuple:
+        return self.st.get(bold=True), self.st.get(num_format="dd/mm/yyyy")
+
+    def _cells(self, ws) -> None:
+        bold, date_format = self._formats()
+        for col, title in enumerate(self.header):
+            ws.write_string(0, col, title, bold)
+        for r, row in enumerate(self.rows, start=1):
+            write_row(ws, r, [(c, value, None) if isinstance(value, (int, float)) else
+                              (c, value, date_format) if isinstance(value, date) else (c, cell_text(value), None)
+                              for c, value in enumerate(row) if value is not None and value != ""])
+
+    def place(self, wb, caption: str = "") -> None:
+        ws = add_sheet(wb, "data")
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 1, 28)
+        ws.set_column(2, len(self.header) - 1, 12)
+        if self.child is None:
+            self._cells(ws)
+        else:
+            offload.adopt(self.child, ws)
+        ws.freeze_panes(1, 1)
+        ws.autofilter(0, 0, max(len(self.rows), 1), len(self.header) - 1)
+        print_setup(ws, landscape=True, repeat=(0, 0), caption=caption)
+        ws.hide()
 
 
 def manifest_sheet(wb, st: Styles, manifest: dict, caption: str = "") -> None:

@@ -23,9 +23,15 @@ DATETIME_FORMAT = "dd/mm/yyyy hh:mm"
 # Vietnamese locale tag (LCID 0x042A): LibreOffice then shows the decimal comma of sentences ("79,2") whatever the
 # machine's locale; Excel keeps the system separator (a comma on a Vietnamese Windows). Cells stay numbers.
 PCT_FORMAT = "[$-42A]0.0"
-# remove_timezone: received times are aware datetimes in UTC+7; Excel shows them as that local wall time.
-WORKBOOK_OPTIONS = {"default_format_properties": {"font_name": FONT, "font_size": FONT_SIZE},
-                    "default_date_format": DATE_FORMAT, "remove_timezone": True}
+
+
+def workbook_options() -> dict:
+    """xlsxwriter options of a report: new dicts each time, because xlsxwriter writes into the default format
+    properties it is given (a shared dict made every later workbook's default font differ from the first's).
+    remove_timezone: received times are aware datetimes in UTC+7; Excel shows them as that local wall time."""
+    return {"default_format_properties": {"font_name": FONT, "font_size": FONT_SIZE},
+            "default_date_format": DATE_FORMAT, "remove_timezone": True}
+
 
 # Cell fills per code: green passes, red fails, amber waits, grey lacks data, pale grey does not apply.
 _GREEN, _RED, _AMBER, _GREY, _PALE, _BLUE = "#C6EFCE", "#FFC7CE", "#FFEB9C", "#D9D9D9", "#F2F2F2", "#DDEBF7"

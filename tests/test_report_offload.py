@@ -1,0 +1,98 @@
+"""A big workbook's `data` cells written by a forked child: the same bytes as in one process, and failures surface."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+import antt_batch.worker as worker
+from antt_batch.report import offload
+from antt_batch.report.book import STREAM_ABOVE_ROWS, write_workbook
+from antt_batch.report.sheets import DataSheet
+from antt_batch.report.styles import write_text
+
+HEADER = ["unit_code", "unit_name", "unit_type", "as_of", "score_pct", "KDC-1.1", "KDC-1.2"]
+ROWS = [[f"XOM{i:03d}", f"Xóm {i} – Phú Đình", "KDC", date(2025, 3, 31), 87.5 + i % 3, "DAT", None if i % 4 else "KHONG_DAT"]
+        for i in range(400)]
+
+
+def _children() -> set[str]:
+    return {pid for task in os.listdir("/proc/self/task")
+            for pid in open(f"/proc/self/task/{task}/children").read().split()}
+
+
+def _book(path: Path, rows, fail_in_build: bool = False):
+    def build(wb, st):
+        data = DataSheet(wb, st, HEADER, rows)
+        sheet = wb.add_worksheet("Tổng hợp")
+        write_text(sheet, 0, 0, "Báo cáo", st.get(bold=True, font_size=14))
+        if fail_in_build:
+            raise ValueError("a bug while building")
+        data.place(wb, "caption")
+    return write_workbook(path, build, created=datetime(2025, 4, 10, 8, 0), title="t", rows=STREAM_ABOVE_ROWS + 1)
+
+
+@pytest.fixture
+def forks(monkeypatch):
+    """The children `offload.start` forked in this test (asserting a test really used the offloaded path)."""
+    started = []
+    real = offload.start
+
+    def spy(*args):
+        child = real(*args)
+        started.append(child)
+        return child
+    monkeypatch.setattr(offload, "start", spy)
+    return started
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="forking is used on Linux only")
+def test_same_bytes_as_in_one_process(tmp_path, monkeypatch, forks):
+    assert worker.single_threaded(), "the test process must be single-threaded for the offloaded path"
+    _book(tmp_path / "forked.xlsx", ROWS)
+    assert forks and forks[0] is not None
+    monkeypatch.setattr(worker, "single_threaded", lambda: False)       # the same workbook, written in one process
+    _book(tmp_path / "here.xlsx", ROWS)
+    assert forks[1] is None
+    with zipfile.ZipFile(tmp_path / "forked.xlsx") as a, zipfile.ZipFile(tmp_path / "here.xlsx") as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
+        data = a.read("xl/worksheets/sheet2.xml").decode()
+    assert 'ref="A1:G401"' in data and "Xóm 399 – Phú Đình" in data and "45747" in data   # rows, extent, dates
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="forking is used on Linux only")
+def test_a_failing_child_fails_the_workbook(tmp_path, forks):
+    before = _children()
+    target = tmp_path / "out.xlsx"
+    target.write_bytes(b"last month")
+    with pytest.raises(RuntimeError, match="TypeError"):               # NaN: write_number refuses it
+        _book(target, [*ROWS, ["XOM999", "x", "KDC", None, float("nan"), None, None]])
+    assert forks and forks[0] is not None
+    assert target.read_bytes() == b"last month" and _children() == before
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="forking is used on Linux only")
+def test_a_failure_here_stops_the_child(tmp_path, forks):
+    before = _children()
+    with pytest.raises(ValueError, match="a bug while building"):
+        _book(tmp_path / "out.xlsx", ROWS * 50, fail_in_build=True)
+    assert forks and forks[0] is not None
+    assert not (tmp_path / "out.xlsx").exists() and _children() == before
+
+
+def test_a_second_workbook_is_written_like_the_first(tmp_path, monkeypatch):
+    """xlsxwriter writes into the default-format options it is given: each workbook must get its own."""
+    monkeypatch.setattr(worker, "single_threaded", lambda: False)
+    _book(tmp_path / "first.xlsx", ROWS[:5])
+    _book(tmp_path / "second.xlsx", ROWS[:5])
+    with zipfile.ZipFile(tmp_path / "first.xlsx") as a, zipfile.ZipFile(tmp_path / "second.xlsx") as b:
+        assert [a.read(n) for n in a.namelist()] == [b.read(n) for n in b.namelist()]
+        assert '<font><sz val="11"/><color theme="1"/><name val="Times New Roman"/><family val="2"/></font>' in (
+            a.read("xl/styles.xml").decode())       # the default font: no theme scheme, as xlsxwriter means it
