@@ -96,3 +96,14 @@ def test_a_second_workbook_is_written_like_the_first(tmp_path, monkeypatch):
         assert [a.read(n) for n in a.namelist()] == [b.read(n) for n in b.namelist()]
         assert '<font><sz val="11"/><color theme="1"/><name val="Times New Roman"/><family val="2"/></font>' in (
             a.read("xl/styles.xml").decode())       # the default font: no theme scheme, as xlsxwriter means it
+
+
+def test_no_fork_no_harm(tmp_path, monkeypatch, forks):
+    """Where a process cannot be forked (limits, a sandbox) the cells are written here, the workbook the same."""
+    def refuse():
+        raise OSError(11, "Resource temporarily unavailable")
+    monkeypatch.setattr(os, "fork", refuse)
+    _book(tmp_path / "here.xlsx", ROWS[:50])
+    assert forks == [None]
+    with zipfile.ZipFile(tmp_path / "here.xlsx") as book:
+        assert 'ref="A1:G51"' in book.read("xl/worksheets/sheet2.xml").decode()

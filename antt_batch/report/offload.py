@@ -43,8 +43,16 @@ def start(workbook, new_sheet, write_cells, formats) -> Child | None:
     from antt_batch.worker import single_threaded
     if not sys.platform.startswith("linux") or not single_threaded():
         return None
-    read_end, write_end = os.pipe()
-    pid = os.fork()
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:                                         # out of file descriptors: write the cells here
+        return None
+    try:
+        pid = os.fork()
+    except OSError:                                         # no process to spare (limits, a sandbox): here too
+        os.close(read_end)
+        os.close(write_end)
+        return None
     if pid == 0:
         os.close(read_end)
         _child(new_sheet, write_cells, write_end)            # never returns
