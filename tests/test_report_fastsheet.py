@@ -52,6 +52,7 @@ def _book(path, worksheet_class, streamed: bool) -> None:
         write_row(ws, row + 1, [(0, date(2025, 3, 31), cell), (1, datetime(2025, 4, 10, 8, 15), None),
                                 (3, "KĐ", None), (7, -0.5, cell)])
         write_row(ws, row - 2, [(4, "late", None)])        # an earlier row: stored, or ignored once streamed
+        write_row(ws, row + 2, [(0, "kept", None), (16_384, "beyond XFD", None)])   # only the cell out of reach goes
     wb.close()
 
 
@@ -71,6 +72,7 @@ def test_same_bytes_as_xlsxwriter(tmp_path, streamed):
     assert ('t="inlineStr"' in sheet) is streamed          # each mode really is the one it says
     assert ">Xóm<" in texts and "y" * 32_767 + "<" in texts   # NFC, and cut like write_string cuts
     assert ("late" in texts) is not streamed                 # a row already streamed out is not written again
+    assert "kept" in texts and "beyond XFD" not in texts
 
 
 def test_report_sheets_use_it(tmp_path):

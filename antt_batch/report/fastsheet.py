@@ -89,7 +89,9 @@ else:
             streamed = self.constant_memory
             if (row < 0 or first < 0 or row >= self.xls_rowmax or last >= self.xls_colmax
                     or streamed and row < self.previous_row):
-                return                                  # xlsxwriter ignores such cells too (its methods return < 0)
+                for col, value, fmt in cells:           # out of reach, some or all: xlsxwriter decides each
+                    put_cell(self, row, col, value, fmt)
+                return
             if self.dim_rowmin is None or row < self.dim_rowmin:
                 self.dim_rowmin = row
             if self.dim_rowmax is None or row > self.dim_rowmax:
