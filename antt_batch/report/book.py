@@ -39,7 +39,7 @@ STREAM_ABOVE_ROWS = 5_000
 
 class _Workbook(xlsxwriter.Workbook):
     """An xlsxwriter workbook that knows whether its big sheets are streamed (`write_workbook(rows=...)`) and which
-    sheets' cells a child process is writing (`offload.cells_elsewhere`)."""
+    sheets' cells a child process is writing (`offload.start`)."""
 
     stream = False
 
