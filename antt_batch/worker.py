@@ -33,6 +33,7 @@ CRASH_ENV = "ANTT_TEST_CRASH_ON"
 HANG_ENV = "ANTT_TEST_HANG_ON"
 _CPUS = os.cpu_count() or 1         # asked once: it reads /sys on every call
 _PRELOAD = ["antt_batch.reader", "python_calamine", "defusedxml.ElementTree"]
+PUMP_EVERY = 32                     # results delivered between two looks at the workers (`Readers.results`)
 
 
 def read_many(items: list[tuple], progress: Callable[[int, int], None] | None = None, task=None,
@@ -110,6 +111,8 @@ class Readers:
         `while_waiting()` is called once, before the first wait: this process would otherwise sit idle while the
         workers read (the monthly run imports the scorer and the workbook writer then). `progress(done, total)` is
         called as files finish."""
+        self._pump()
+        self._hand_out()                # before this process gets busy delivering the results already back
         while True:
             self._pump()
             if self.ready:
@@ -117,13 +120,14 @@ class Readers:
                 self.delivered += len(done)
                 if progress:
                     progress(self.delivered, len(self.items))
-                for index, result in done.items():
+                for n, (index, result) in enumerate(done.items(), start=1):
                     item, self.items[index] = self.items[index], None
                     yield index, result, item if index in self.unread else None
+                    if n % PUMP_EVERY == 0:     # a long batch: keep the workers fed while the caller works on it
+                        self._pump()
             if self.delivered == len(self.items):
                 return
             if while_waiting:
-                self._hand_out()
                 while_waiting()
                 while_waiting = None
                 continue
@@ -146,9 +150,10 @@ class Readers:
             _wait(busy)
 
     def _hand_out(self) -> None:
-        """Before this process gets busy (`while_waiting`), every queued file goes to a worker, one message each:
-        otherwise a worker finishing its files would wait for this process. (Sending to a busy worker waits at
-        most until it has finished the files it has.)"""
+        """Once every file is submitted, every queued file goes to a worker, one message each: this process is
+        about to get busy (taking the results already back, `while_waiting`), and a worker finishing its files
+        would otherwise wait for it (measured at 10,000 files: both workers idle for 0.5 s). (Sending to a busy
+        worker waits at most until it has finished the files it has.)"""
         live = [w for w in self.workers if not w.dead]
         for n, worker in enumerate(live):
             if self.todo:
