@@ -23,8 +23,8 @@ from antt_batch.report import FAILED_COLUMNS, LEDGER_COLUMNS, MATRICES, PROBLEM_
 from antt_batch.report.book import WriteResult, write_workbook
 from antt_batch.report.data import (MANIFEST_KEYS, META_COLUMNS, UPPER_LEVEL, combined_sha256, data_header,
                                     data_sha256, round_half_up, upper_level_row)
-from antt_batch.report.sheets import (Column, DataSheet, list_sheet, manifest_sheet, matrix_sheet, month_label,
-                                      summary_sheet)
+from antt_batch.report.sheets import (Column, DataSheet, ListSheet, manifest_sheet, matrix_sheet, month_label,
+                                      offload_cells, summary_sheet)
 from antt_batch.report.summary import period_label, rollup_summary
 from antt_batch.text import safe_display_name
 
@@ -266,22 +266,23 @@ def _write(path: Path, catalog, code: str, name: str, header, rows, manifest, it
                            getattr(criterion, "citation", "")] + [None] * 6
 
     def build(workbook, st):
-        data = DataSheet(workbook, st, header, rows)
+        lists = [ListSheet(st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", caption, FAILED_COLUMNS, failed(), caption),
+                 ListSheet(st, "Tiến độ nộp", "TIẾP NHẬN BÁO CÁO CỦA CẤP DƯỚI", caption, INPUT_COLUMNS, inputs,
+                           caption),
+                 ListSheet(st, "Vụ việc", "VỤ VIỆC", caption, INCIDENT_COLUMNS, [], caption, NO_INCIDENTS),
+                 ListSheet(st, "Lỗi dữ liệu", "LỖI DỮ LIỆU", caption, PROBLEM_COLUMNS, problem_rows(problems), caption),
+                 ListSheet(st, "Nhật ký", "NHẬT KÝ TIẾP NHẬN TỆP", caption, LEDGER_COLUMNS, ledger_rows(ledger),
+                           caption)]
+        data = DataSheet(st, header, rows)
+        child = offload_cells(workbook, st, [data, *lists])
         summary_sheet(workbook, st, summary)
         for unit_type, sheet, title in MATRICES:
             shown, note = matrix_rows(rows, unit_type)
             matrix_sheet(workbook, st, sheet, unit_type, header, shown, catalog, title, caption + note,
                          with_parent=True)
-        list_sheet(workbook, st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", caption, FAILED_COLUMNS, failed(),
-                   caption)
-        list_sheet(workbook, st, "Tiến độ nộp", "TIẾP NHẬN BÁO CÁO CỦA CẤP DƯỚI", caption, INPUT_COLUMNS, inputs,
-                   caption)
-        list_sheet(workbook, st, "Vụ việc", "VỤ VIỆC", caption, INCIDENT_COLUMNS, [], caption, NO_INCIDENTS)
-        list_sheet(workbook, st, "Lỗi dữ liệu", "LỖI DỮ LIỆU", caption, PROBLEM_COLUMNS, problem_rows(problems),
-                   caption)
-        list_sheet(workbook, st, "Nhật ký", "NHẬT KÝ TIẾP NHẬN TỆP", caption, LEDGER_COLUMNS, ledger_rows(ledger),
-                   caption)
-        data.place(workbook)
+        for sheet in lists:
+            sheet.place(workbook, child)
+        data.place(workbook, child)
         manifest_sheet(workbook, st, manifest)
 
     title = f"Tổng hợp báo cáo ANTT {name} {period_label(period).lower()}"

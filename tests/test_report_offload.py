@@ -1,4 +1,5 @@
-"""A big workbook's `data` cells written by a forked child: the same bytes as in one process, and failures surface."""
+"""A big workbook's `data` and list cells written by a forked child: the same bytes as in one process, and failures
+surface."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 
 import antt_batch.worker as worker
 from antt_batch.report import offload
-from antt_batch.report.book import STREAM_ABOVE_ROWS, write_workbook
-from antt_batch.report.sheets import DataSheet
+from antt_batch.report.book import STREAM_ABOVE_ROWS, add_sheet, write_workbook
+from antt_batch.report.sheets import Column, DataSheet, ListSheet, offload_cells
 from antt_batch.report.styles import write_text
 
 HEADER = ["unit_code", "unit_name", "unit_type", "as_of", "score_pct", "KDC-1.1", "KDC-1.2"]
@@ -25,14 +26,27 @@ def _children() -> set[str]:
             for pid in open(f"/proc/self/task/{task}/children").read().split()}
 
 
+LIST_COLUMNS = [Column("Mã đơn vị", 12), Column("Ngày", 11, "date"), Column("Kết quả", 12, "result"),
+                Column("Lý do", 20, span=2)]
+LIST_ROWS = [[f"XOM{i:03d}", date(2025, 3, 1 + i % 28), "KHONG_DAT" if i % 3 else "DAT",
+              "Không nộp báo cáo đúng hạn, thiếu số liệu vụ việc" * (1 + i % 2)] for i in range(300)]
+
+
 def _book(path: Path, rows, fail_in_build: bool = False):
     def build(wb, st):
-        data = DataSheet(wb, st, HEADER, rows)
+        data = DataSheet(st, HEADER, rows)
+        failed = ListSheet(st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", "Xã Phú Đình", LIST_COLUMNS, LIST_ROWS,
+                           "caption")
+        empty = ListSheet(st, "Nhật ký", "NHẬT KÝ", "Xã Phú Đình", LIST_COLUMNS, [], "caption", "Xem báo cáo tháng.",
+                          table_when_empty=False)
+        child = offload_cells(wb, st, [data, failed, empty])
         sheet = wb.add_worksheet("Tổng hợp")
         write_text(sheet, 0, 0, "Báo cáo", st.get(bold=True, font_size=14))
         if fail_in_build:
             raise ValueError("a bug while building")
-        data.place(wb, "caption")
+        failed.place(wb, child)
+        empty.place(wb, child)
+        data.place(wb, child, "caption")
     return write_workbook(path, build, created=datetime(2025, 4, 10, 8, 0), title="t", rows=STREAM_ABOVE_ROWS + 1)
 
 
@@ -62,8 +76,10 @@ def test_same_bytes_as_in_one_process(tmp_path, monkeypatch, forks):
         assert a.namelist() == b.namelist()
         for name in a.namelist():
             assert a.read(name) == b.read(name), name
-        data = a.read("xl/worksheets/sheet2.xml").decode()
+        failed, empty, data = (a.read(f"xl/worksheets/sheet{n}.xml").decode() for n in (2, 3, 4))
     assert 'ref="A1:G401"' in data and "Xóm 399 – Phú Đình" in data and "45747" in data   # rows, extent, dates
+    assert 'ref="A1:E304"' in failed and '<mergeCell ref="D304:E304"/>' in failed and 'customHeight="1"' in failed
+    assert '<mergeCells count="3"><mergeCell ref="A1:D1"/>' in empty and "Xem báo cáo tháng." in empty
     assert not list(tmp_path.glob(".*tmp*"))
 
 
@@ -106,4 +122,28 @@ def test_no_fork_no_harm(tmp_path, monkeypatch, forks):
     _book(tmp_path / "here.xlsx", ROWS[:50])
     assert forks == [None]
     with zipfile.ZipFile(tmp_path / "here.xlsx") as book:
-        assert 'ref="A1:G51"' in book.read("xl/worksheets/sheet2.xml").decode()
+        assert 'ref="A1:G51"' in book.read("xl/worksheets/sheet4.xml").decode()
+
+
+class _NewFormat:
+    """A sheet whose cells use a format made only when they are written: in the child it would be unknown here."""
+
+    name = "x"
+
+    def __init__(self, st):
+        self.st = st
+
+    def cells(self, ws) -> None:
+        write_text(ws, 0, 0, "x", self.st.get(font_size=20))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="forking is used on Linux only")
+def test_a_format_first_used_in_the_child_fails_loudly(tmp_path, forks):
+    def build(wb, st):
+        sheet = _NewFormat(st)
+        child = offload_cells(wb, st, [sheet])
+        offload.adopt(child, add_sheet(wb, sheet.name))
+    with pytest.raises(RuntimeError, match="first used in the child"):
+        write_workbook(tmp_path / "out.xlsx", build, created=datetime(2025, 4, 10), title="t",
+                       rows=STREAM_ABOVE_ROWS + 1)
+    assert forks and forks[0] is not None and not (tmp_path / "out.xlsx").exists()

@@ -12,8 +12,8 @@ from pathlib import Path
 from antt_batch.model import KHONG_DAT, NGOAI_PHAM_VI, ReportInput
 from antt_batch.report.book import WriteResult, write_workbook
 from antt_batch.report.data import META_COLUMNS, data_header, data_rows, data_sha256
-from antt_batch.report.sheets import (Column, DataSheet, list_sheet, manifest_sheet, matrix_sheet, month_label,
-                                      progress_sheet, summary_sheet)
+from antt_batch.report.sheets import (Column, DataSheet, ListSheet, manifest_sheet, matrix_sheet, month_label,
+                                      offload_cells, progress_sheet, summary_sheet)
 from antt_batch.report.summary import all_problems, commune_summary, period_label
 
 __all__ = ["WriteResult", "write_report"]
@@ -57,26 +57,31 @@ def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
     annual = len(inp.period) == 4
 
     def build(workbook, st):
-        data = DataSheet(workbook, st, header, rows)
+        unit_types.update({e.file: unit_types.get(e.unit_code, "") for e in inp.ledger if e.unit_code})
+        columns, incidents = incident_table(inp, catalog)
+        failed, cases, errors, ledger, data = (
+            ListSheet(st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", caption, FAILED_COLUMNS,
+                      failed_rows(inp, catalog), caption),
+            ListSheet(st, "Vụ việc", "VỤ VIỆC TRONG NĂM ĐÁNH GIÁ", caption, columns, incidents, caption),
+            ListSheet(st, "Lỗi dữ liệu", "LỖI DỮ LIỆU", caption, PROBLEM_COLUMNS,
+                      problem_rows(all_problems(inp), catalog, unit_types), caption),
+            ListSheet(st, "Nhật ký", "NHẬT KÝ TIẾP NHẬN TỆP", caption, LEDGER_COLUMNS,
+                      ledger_rows(inp.ledger, catalog, unit_types), caption,
+                      ANNUAL_LEDGER_NOTE if annual else "Không có nội dung.", table_when_empty=not annual),
+            DataSheet(st, header, rows))
+        child = offload_cells(workbook, st, [data, failed, cases, errors, ledger])
         summary_sheet(workbook, st, summary)
         for unit_type, name, title in MATRICES:
             matrix_sheet(workbook, st, name, unit_type, header, rows, catalog, title, caption, with_parent=False,
                          notes=notes)
-        list_sheet(workbook, st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", caption, FAILED_COLUMNS,
-                   failed_rows(inp, catalog), caption)
+        failed.place(workbook, child)
         # a month's workbook details that month only (earlier months are detailed in their own workbooks)
         progress_sheet(workbook, st, units, inp.months, inp.progress, caption,
                        out_of_scope=[r.unit.code for r in results if r.unit.in_scope is False],
                        detail_months=None if annual else [inp.period])
-        columns, incidents = incident_table(inp, catalog)
-        list_sheet(workbook, st, "Vụ việc", "VỤ VIỆC TRONG NĂM ĐÁNH GIÁ", caption, columns, incidents, caption)
-        unit_types.update({e.file: unit_types.get(e.unit_code, "") for e in inp.ledger if e.unit_code})
-        list_sheet(workbook, st, "Lỗi dữ liệu", "LỖI DỮ LIỆU", caption, PROBLEM_COLUMNS,
-                   problem_rows(all_problems(inp), catalog, unit_types), caption)
-        list_sheet(workbook, st, "Nhật ký", "NHẬT KÝ TIẾP NHẬN TỆP", caption, LEDGER_COLUMNS,
-                   ledger_rows(inp.ledger, catalog, unit_types), caption,
-                   ANNUAL_LEDGER_NOTE if annual else "Không có nội dung.", table_when_empty=not annual)
-        data.place(workbook, caption)
+        for sheet in (cases, errors, ledger):
+            sheet.place(workbook, child)
+        data.place(workbook, child, caption)
         manifest_sheet(workbook, st, manifest, caption)
 
     title = f"Báo cáo ANTT {inp.commune_name} {period_label(inp.period).lower()}"

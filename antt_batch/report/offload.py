@@ -1,13 +1,15 @@
-"""A streamed sheet's cells written by a forked child while this process builds the rest of the workbook.
+"""Streamed sheets' cells written by a forked child while this process builds the rest of the workbook.
 
-Why: a workbook is written on one core while the other idles, and the `data` sheet of a big workbook is most of
-it (a national roll-up: ~3.6 million cells, ~6 s of its ~10 s of writing). In a streamed sheet the cells only
-become rows in a scratch file; everything else about the sheet (widths, panes, filter, print setup) is set by
-calls that do not touch that file. So `start`, called before the first sheet, forks a child that writes the cells
-into a scratch file of its own and exits; this process builds every sheet meanwhile, skipping those cells; at the
-sheet's place it `adopt`s the child, and `join` (before the workbook is closed) points the sheet at the child's rows
-and their extent. The formats the cells use get their style numbers before the fork, in both ways of writing, so
-the workbook is byte for byte the one written in one process (`tests/test_report_offload.py`).
+Why: a workbook is written on one core while the other idles, and the row-ordered sheets of a big workbook are most
+of it (a national roll-up's `data`: ~3.6 million cells, ~6 s of its ~10 s of writing; a 10,000-unit commune's
+lists: ~0.8 s). In a streamed sheet the cells only become rows in a scratch file; everything else about the sheet
+(widths, panes, filter, print setup) is set by calls that do not touch that file, and the merged ranges are a plain
+list. So `start`, called before the first sheet, forks one child that writes the cells of the sheets it is given,
+each into a scratch file of its own, and exits; this process builds every other sheet meanwhile; at each sheet's
+place it `adopt`s the child's rows, and `join` (before the workbook is closed) points the sheets at those rows, their
+extent and merged ranges. Every cell format made so far gets its style number before the fork, in both ways of
+writing, so the workbook is byte for byte the one written in one process (`tests/test_report_offload.py`); a format
+first used in the child would be unknown here, so the child fails loudly on one.
 
 Only for streamed workbooks, and only where it is safe: Linux (fork), this process running a single thread (no
 lock can be inherited held), xlsxwriter internals present (the fast worksheet). Otherwise `start` returns None
@@ -20,7 +22,7 @@ import contextlib
 import os
 import pickle
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from antt_batch.report.fastsheet import WORKSHEET_CLASS
 
@@ -29,16 +31,17 @@ from antt_batch.report.fastsheet import WORKSHEET_CLASS
 class Child:
     pid: int
     fd: int
-    ws: object = None       # the sheet the rows belong to, once `adopt`ed
+    sheets: dict = field(default_factory=dict)   # sheet name -> (the sheet at its place here, its `finish`)
 
 
-def start(workbook, new_sheet, write_cells, formats) -> Child | None:
-    """In a streamed workbook, fix the style numbers of the formats the cells use (`formats()`, in the order the
-    cells first use them), then fork a child that runs `write_cells(new_sheet())` on its own copy of the workbook.
-    None: not forked (a small workbook, or forking is not possible here); the caller writes the cells itself."""
+def start(workbook, sheets, formats) -> Child | None:
+    """In a streamed workbook, fix the style numbers of `formats` (every format made so far, in the order made),
+    then fork a child that runs `sheet.cells(ws)` for each of `sheets` (objects with a `name`) on sheets of its own
+    copy of the workbook; what `cells` returns (picklable) comes back to the sheet's `finish`. None: not forked (a
+    small workbook, or forking is not possible here); the caller writes the cells itself."""
     if not getattr(workbook, "stream", False) or WORKSHEET_CLASS is None:
         return None
-    for fmt in formats():
+    for fmt in formats:
         fmt._get_xf_index()
     from antt_batch.worker import single_threaded
     if not sys.platform.startswith("linux") or not single_threaded():
@@ -55,22 +58,29 @@ def start(workbook, new_sheet, write_cells, formats) -> Child | None:
         return None
     if pid == 0:
         os.close(read_end)
-        _child(new_sheet, write_cells, write_end)            # never returns
+        _child(workbook, sheets, write_end)                  # never returns
     os.close(write_end)
-    child = Child(pid, read_end)
+    child = Child(pid, read_end, {sheet.name: None for sheet in sheets})
     workbook.offloaded.append(child)
     return child
 
 
-def _child(new_sheet, write_cells, pipe: int) -> None:
+def _child(workbook, sheets, pipe: int) -> None:
     status, message = 0, b""
     try:
-        ws = new_sheet()
-        write_cells(ws)
-        ws._write_single_row()                              # the last row, as xlsxwriter does when closing
-        ws.row_data_fh.close()
-        message = pickle.dumps(("ok", ws.row_data_filename,
-                                (ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax)))
+        from antt_batch.report.book import add_sheet
+        styles = len(workbook.xf_format_indices)
+        written = []
+        for sheet in sheets:
+            ws = add_sheet(workbook, sheet.name)
+            result = sheet.cells(ws)
+            ws._write_single_row()                          # the last row, as xlsxwriter does when closing
+            ws.row_data_fh.close()
+            written.append((sheet.name, ws.row_data_filename,
+                            (ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax), ws.merge, result))
+        if len(workbook.xf_format_indices) != styles:
+            raise RuntimeError("a cell format was first used in the child: make it before `offload.start`")
+        message = pickle.dumps(("ok", written))
     except BaseException:                                   # a bug: the parent raises it with this traceback
         import traceback
         status, message = 1, pickle.dumps(("error", traceback.format_exc()))
@@ -83,30 +93,37 @@ def _child(new_sheet, write_cells, pipe: int) -> None:
             os._exit(status)
 
 
-def adopt(child: Child, ws) -> None:
-    """The sheet, now added at its place, whose rows the child is writing."""
-    child.ws = ws
+def adopt(child: Child, ws, finish=None) -> None:
+    """The sheet, now added at its place, whose rows the child is writing; `finish(ws, result)` is called with what
+    the child's `cells` returned once they are written (`join`)."""
+    child.sheets[ws.name] = (ws, finish)
 
 
 def join(workbook) -> None:
-    """Wait for every child and point its sheet at the rows it wrote. Raises RuntimeError if one failed."""
+    """Wait for every child and point its sheets at the rows it wrote. Raises RuntimeError if one failed."""
     children, workbook.offloaded = workbook.offloaded, []
     failures = []
     for child in children:
         with os.fdopen(child.fd, "rb") as pipe:
             message = pipe.read()
         _, status = os.waitpid(child.pid, 0)
-        kind, *rest = pickle.loads(message) if message else ("error", f"exit status {status}")
-        if kind != "ok" or status != 0 or child.ws is None:
-            failures.append(rest[0] if kind != "ok" else "a sheet was started but never added")
+        kind, rest = pickle.loads(message) if message else ("error", f"exit status {status}")
+        if kind != "ok" or status != 0:
+            failures.append(rest if kind != "ok" else f"exit status {status}")
             continue
-        filename, dims = rest
-        ws = child.ws
-        ws.row_data_fh.close()                              # this process's own scratch file for it: empty
-        os.unlink(ws.row_data_filename)
-        ws.row_data_filename = filename
-        ws.row_data_fh = ws.fh = open(filename, mode="a+", encoding="utf-8")   # noqa: SIM115 (as xlsxwriter reopens)
-        ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax = dims
+        for name, filename, dims, merged, result in rest:
+            ws, finish = child.sheets[name] or (None, None)
+            if ws is None:
+                failures.append(f"sheet «{name}» was started but never added")
+                continue
+            ws.row_data_fh.close()                          # this process's own scratch file for it: empty
+            os.unlink(ws.row_data_filename)
+            ws.row_data_filename = filename
+            ws.row_data_fh = ws.fh = open(filename, mode="a+", encoding="utf-8")   # noqa: SIM115 (as xlsxwriter)
+            ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax = dims
+            ws.merge[:0] = merged                           # the cells' merged ranges come first, as in one process
+            if finish is not None:
+                finish(ws, result)
     if failures:
         raise RuntimeError("antt-batch: writing a sheet in a child process failed:\n" + "\n".join(failures))
 

@@ -11,6 +11,7 @@ place their own page breaks from the row heights and `page_height`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -153,35 +154,58 @@ def title_block(ws, st: Styles, width: int, title: str, subtitle: str) -> None:
 TITLE_POINTS = 30 + DEFAULT_ROW_PT * 2     # title, subtitle, blank row
 
 
-def list_sheet(wb, st: Styles, name: str, title: str, subtitle: str, columns: list[Column], rows,
-               caption: str, empty_note: str = "Không có nội dung.", *, table_when_empty: bool = True) -> None:
+class ListSheet:
     """A titled, filterable, printable list: header on row 4, frozen, repeated on every printed page.
 
-    With no rows, `empty_note` stands under the header, or alone under the title if not `table_when_empty`."""
-    ws = add_sheet(wb, name)
-    for col, column in enumerate(columns):
-        ws.set_column(col, col, column.width)
-    landscape = sum(c.width for c in columns) > 110
-    title_block(ws, st, len(columns), title, subtitle)
-    header = 3
-    rows = iter(rows)
-    first = next(rows, None)
-    if first is None and not table_when_empty:
-        merged_text(ws, header, 0, len(columns) - 1, empty_note, st.get(italic=True, align="center"))
-        print_setup(ws, landscape=landscape, repeat=None, caption=caption)
-        return
-    write_header(ws, st, header, columns, header_points(columns))
-    count = 0
-    if first is not None:
-        write_list_row(ws, st, header + 1, columns, first)
-        count = 1
-        for count, values in enumerate(rows, start=2):
+    With no rows, `empty_note` stands under the header, or alone under the title if not `table_when_empty`.
+    Made before the first sheet, so that in a big workbook the `offload` child writes its cells (`cells`, which
+    returns how many rows it wrote) while the other sheets are built; `place`d at its position in the workbook,
+    and `finish`ed once its rows are counted. `rows` may be a generator: it is walked once, where the cells are
+    written."""
+
+    def __init__(self, st: Styles, name: str, title: str, subtitle: str, columns: list[Column], rows, caption: str,
+                 empty_note: str = "Không có nội dung.", *, table_when_empty: bool = True):
+        self.st, self.name, self.title, self.subtitle, self.columns = st, name, title, subtitle, columns
+        self.rows, self.caption, self.empty_note = rows, caption, empty_note
+        self.table_when_empty = table_when_empty
+        self.note_format = st.get(italic=True, align="center")      # made here: the child may only use formats
+
+    def cells(self, ws) -> int:
+        st, columns, header = self.st, self.columns, HEADER_ROW
+        title_block(ws, st, len(columns), self.title, self.subtitle)
+        rows = iter(self.rows)
+        first = next(rows, None)
+        if first is None and not self.table_when_empty:
+            merged_text(ws, header, 0, len(columns) - 1, self.empty_note, self.note_format)
+            return 0
+        write_header(ws, st, header, columns, header_points(columns))
+        count = 0
+        for count, values in enumerate(itertools.chain(() if first is None else (first,), rows), start=1):
             write_list_row(ws, st, header + count, columns, values)
-    if not count:
-        write_text(ws, header + 1, 0, empty_note, st.italic)
-    ws.freeze_panes(header + 1, 0)
-    ws.autofilter(header, 0, header + max(count, 1), len(columns) - 1)
-    print_setup(ws, landscape=landscape, repeat=(header, header), caption=caption)
+        if not count:
+            write_text(ws, header + 1, 0, self.empty_note, st.italic)
+        return count
+
+    def place(self, wb, child=None) -> None:
+        ws = add_sheet(wb, self.name)
+        for col, column in enumerate(self.columns):
+            ws.set_column(col, col, column.width)
+        if child is None:
+            self.finish(ws, self.cells(ws))
+        else:
+            offload.adopt(child, ws, self.finish)
+
+    def finish(self, ws, count: int) -> None:
+        landscape = sum(c.width for c in self.columns) > 110
+        if not count and not self.table_when_empty:
+            print_setup(ws, landscape=landscape, repeat=None, caption=self.caption)
+            return
+        ws.freeze_panes(HEADER_ROW + 1, 0)
+        ws.autofilter(HEADER_ROW, 0, HEADER_ROW + max(count, 1), len(self.columns) - 1)
+        print_setup(ws, landscape=landscape, repeat=(HEADER_ROW, HEADER_ROW), caption=self.caption)
+
+
+HEADER_ROW = 3          # of a list: under the title, the subtitle and a blank row
 
 
 class Pager:
@@ -453,20 +477,19 @@ def month_label(month: str) -> str:
 class DataSheet:
     """The machine-readable contract: typed cells, nothing formatted but dates, one row per unit.
 
-    Begun before the first sheet, so that in a big workbook a child process writes its cells while the other
-    sheets are built (`offload`), and `place`d after `Nhật ký`. Hidden, so printing the workbook (Excel's "entire
-    workbook", LibreOffice's PDF export) leaves it out; the level above reads it whatever its visibility, and
-    Excel's Unhide shows it."""
+    Made before the first sheet, so that in a big workbook the `offload` child writes its cells while the other
+    sheets are built, and `place`d after `Nhật ký`. Hidden, so printing the workbook (Excel's "entire workbook",
+    LibreOffice's PDF export) leaves it out; the level above reads it whatever its visibility, and Excel's Unhide
+    shows it."""
 
-    def __init__(self, wb, st: Styles, header: list[str], rows):
-        self.st, self.header, self.rows = st, header, rows
-        self.child = offload.start(wb, lambda: add_sheet(wb, "data"), self._cells, self._formats)
+    name = "data"
 
-    def _formats(self) -> tuple:
-        return self.st.get(bold=True), self.st.get(num_format="dd/mm/yyyy")
+    def __init__(self, st: Styles, header: list[str], rows):
+        self.header, self.rows = header, rows
+        self.bold, self.date_format = st.get(bold=True), st.get(num_format="dd/mm/yyyy")
 
-    def _cells(self, ws) -> None:
-        bold, date_format = self._formats()
+    def cells(self, ws) -> None:
+        bold, date_format = self.bold, self.date_format
         for col, title in enumerate(self.header):
             ws.write_string(0, col, title, bold)
         for r, row in enumerate(self.rows, start=1):
@@ -474,19 +497,25 @@ class DataSheet:
                               (c, value, date_format) if isinstance(value, date) else (c, cell_text(value), None)
                               for c, value in enumerate(row) if value is not None and value != ""])
 
-    def place(self, wb, caption: str = "") -> None:
-        ws = add_sheet(wb, "data")
+    def place(self, wb, child=None, caption: str = "") -> None:
+        ws = add_sheet(wb, self.name)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 1, 28)
         ws.set_column(2, len(self.header) - 1, 12)
-        if self.child is None:
-            self._cells(ws)
+        if child is None:
+            self.cells(ws)
         else:
-            offload.adopt(self.child, ws)
+            offload.adopt(child, ws)
         ws.freeze_panes(1, 1)
         ws.autofilter(0, 0, max(len(self.rows), 1), len(self.header) - 1)
         print_setup(ws, landscape=True, repeat=(0, 0), caption=caption)
         ws.hide()
+
+
+def offload_cells(wb, st: Styles, sheets):
+    """Begin writing the cells of `sheets` (`DataSheet`, `ListSheet`) in a child process (`offload.start`);
+    None where they are to be written in place. Call it before the first sheet is added."""
+    return offload.start(wb, sheets, st.made())
 
 
 def manifest_sheet(wb, st: Styles, manifest: dict, caption: str = "") -> None:

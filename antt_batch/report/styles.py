@@ -75,6 +75,10 @@ class Styles:
         self.progress = {code: self.get(**cell, align="center", bg_color=fill) for code, fill in PROGRESS_FILL.items()}
         self.severity = {code: self.get(**cell, align="center", bg_color=fill) for code, fill in SEVERITY_FILL.items()}
 
+    def made(self) -> list:
+        """Every format made so far, in the order made."""
+        return list(self._cache.values())
+
     def get(self, **props):
         """A format with these properties (Times New Roman always), shared between callers asking the same."""
         props.setdefault("font_name", FONT)
