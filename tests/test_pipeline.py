@@ -344,3 +344,20 @@ def test_a_crash_while_the_backlog_is_full(workspace, make_file, monkeypatch):
     by_file = {o.display: o for o in result.outcomes}
     assert [by_file[p.name].decision for p in paths] == ["accepted", "rejected", "accepted"]
     assert [p.code for p in by_file[paths[1].name].problems] == ["reader-crashed"]
+
+
+def test_the_store_keeps_a_complete_copy_and_mends_a_cut_one(tmp_path):
+    """Copies are created in place; one cut short (a crash mid-write) has the wrong size and is replaced."""
+    from antt_batch.pipeline import _store, _stored_name
+    data = os.urandom(5000)
+    sha = hashlib.sha256(data).hexdigest()
+    target = tmp_path / _stored_name(sha, "XOM01_2025-03.xlsx")
+    _store(tmp_path, sha, "XOM01_2025-03.xlsx", data)
+    assert target.read_bytes() == data and target.name == f"{sha}.xlsx"
+    inode = target.stat().st_ino
+    _store(tmp_path, sha, "other name.XLSX", data)                  # the same bytes again: left as they are
+    assert target.stat().st_ino == inode
+    target.write_bytes(data[:1200])
+    _store(tmp_path, sha, "XOM01_2025-03.xlsx", data)
+    assert target.read_bytes() == data
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]     # no temporary file left
