@@ -103,3 +103,22 @@ def test_bom_is_accepted_and_ansi_is_a_located_error(tmp_path):
     with pytest.raises(AnttError) as info:
         load_workspace(tmp_path)
     assert info.value.problems[0].code == "config-error" and "UTF-8" in info.value.problems[0].message
+
+
+def test_a_large_registry_is_parsed_once_per_content(tmp_path, monkeypatch):
+    """Above LARGE_CONFIG characters the parsed TOML is cached by content: the same workspace, from the cache, and
+    an edit is never served stale; a damaged cache file is only rebuilt."""
+    from antt_batch.workspace import LARGE_CONFIG
+    monkeypatch.setenv("ANTT_BATCH_CACHE", str(tmp_path / "cache"))
+    many = "".join(f'\n[[units]]\ncode = "DN{i:05d}"\nname = "Công ty số {i}"\ntype = "CQDN"\n' for i in range(1500))
+    text = SMALL_TOML + many
+    assert len(text) > LARGE_CONFIG
+    first = parse_config(text, tmp_path)
+    cached = list((tmp_path / "cache").glob("config-*.pickle"))
+    assert len(cached) == 1
+    again = parse_config(text, tmp_path)
+    assert again.units == first.units and len(again.units) == len(first.units) >= 1500
+    edited = parse_config(text.replace("Công ty số 7\"", "Công ty Đông Á\""), tmp_path)
+    assert edited.find("DN00007").name == "Công ty Đông Á" and len(list((tmp_path / "cache").iterdir())) == 2
+    cached[0].write_bytes(b"not a pickle")
+    assert parse_config(text, tmp_path).units == first.units

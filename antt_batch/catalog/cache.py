@@ -1,10 +1,11 @@
-"""A pickled copy of the checked catalog, so a run does not parse and check the TOML files every time.
+"""Pickled results of costly pure parses, so a run does not redo them every time: the checked catalog, and the
+TOML of a large antt.toml (`cached`).
 
-Parsing and checking cost ~40 ms, an eighth of the commune's whole monthly run; unpickling costs ~2 ms. The key is
-the TOML files' bytes, the record classes' source, the workspace's extra criteria and options, and the package and
-Python versions, so an edited catalog, antt.toml or record layout is never served stale. The cache lives in the
-user's cache directory (`ANTT_BATCH_CACHE` overrides it); when it cannot be read or written the catalog is simply
-built, so the cache can never change a result. A catalog with problems raises before anything is stored.
+Parsing and checking the catalog cost ~40 ms, an eighth of the commune's whole monthly run; unpickling costs ~2 ms.
+Its key is the TOML files' bytes, the record classes' source, the workspace's extra criteria and options; every key
+also holds the package and Python versions, so an edited catalog, antt.toml or record layout is never served stale.
+The cache lives in the user's cache directory (`ANTT_BATCH_CACHE` overrides it); when it cannot be read or written
+the result is simply built, so the cache can never change a result. A build that raises stores nothing.
 """
 
 from __future__ import annotations
@@ -31,33 +32,39 @@ def cache_dir() -> Path:
 
 def cached_build(directory: Path, files: list[str], extras: list[dict], overrides: dict, build):
     """`build()` unless a catalog built from the same inputs is cached; stores what `build()` returns."""
-    digest = hashlib.sha256(f"{__version__}|{sys.version}|".encode())
     try:
-        for name in files:
-            digest.update((directory / name).read_bytes())
+        parts = [(directory / name).read_bytes() for name in files]
     except OSError:
         return build()              # let the loader report the unreadable file
-    digest.update(repr([extras, sorted(overrides.items())]).encode())    # TOML values: repr is exact
-    path = cache_dir() / f"catalog-{digest.hexdigest()[:32]}.pickle"
+    parts.append(repr([extras, sorted(overrides.items())]).encode())    # TOML values: repr is exact
+    return cached("catalog", parts, build)
+
+
+def cached(kind: str, parts: list[bytes], build):
+    """`build()` unless a result of the same `kind` built from the same `parts` is cached; stores what it returns."""
+    digest = hashlib.sha256(f"{__version__}|{sys.version}|".encode())
+    for part in parts:
+        digest.update(part)
+    path = cache_dir() / f"{kind}-{digest.hexdigest()[:32]}.pickle"
     try:
         with open(path, "rb") as handle:
             return pickle.load(handle)
     except Exception:               # absent, truncated, from another layout: rebuild
         pass
-    catalog = build()
+    result = build()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".catalog-", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{kind}-", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(catalog)
+                _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(result)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
     except Exception:               # read-only home, full disk: the cache is only an optimisation
         pass
-    return catalog
+    return result
 
 
 class _Pickler(pickle.Pickler):
