@@ -60,6 +60,21 @@ else:
     class FastWorksheet(Worksheet):
         """xlsxwriter's Worksheet with a faster `_write_cell` for string, number, date and blank cells."""
 
+        def _initialize(self, init_data) -> None:
+            """A streamed sheet's rows go to a write-only file: xlsxwriter's is read/write, and a text file open for
+            reading resets its decoder on every write, one Python call per cell (~0.2 s at 10,000 units)."""
+            super()._initialize(init_data)
+            if self.constant_memory:
+                self.row_data_fh.close()
+                self.row_data_fh = self.fh = open(self.row_data_filename, "w", encoding="utf-8")   # noqa: SIM115
+
+        def _opt_reopen(self) -> None:
+            """Before the rows are read back (closing the workbook): xlsxwriter reopens only a closed file."""
+            if not self.row_data_fh_closed:
+                self.row_data_fh.close()
+                self.row_data_fh_closed = True
+            super()._opt_reopen()
+
         def _write_cell(self, row: int, col: int, cell) -> None:
             kind = type(cell)
             if kind is CellStringTuple:
