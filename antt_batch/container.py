@@ -49,6 +49,7 @@ class Gate:
     root: object = None                                   # parsed xl/workbook.xml (ElementTree element)
     sheet_parts: dict[str, str] = field(default_factory=dict)   # sheet name -> zip member
     largest_part: int = 0     # real inflated size of the largest member: no cell can hold more characters
+    shared_root: bool = False   # `root` is the tree shared by every file with the same small workbook.xml
 
 
 class _Reject(Exception):
@@ -252,12 +253,13 @@ def _check_zip(data: bytes, infos, result: Gate) -> None:
         if full:
             kept[name] = head
     result.root = _parse_xml(kept[WORKBOOK_PART], WORKBOOK_PART)
-    names = result.root.find("{*}definedNames")
-    count = 0 if names is None else len(names)
+    rels = kept.get(WORKBOOK_RELS)
+    result.shared_root = len(kept[WORKBOOK_PART]) <= SHARED_XML and len(rels or b"") <= SHARED_XML
+    count, parts = (_workbook_facts if result.shared_root else _workbook_facts.__wrapped__)(result.root, rels)
     if count > limits.MAX_DEFINED_NAMES:
         raise _Reject("too-large",
                       f"{fmt_int(count)} tên được đặt (defined names), tối đa {fmt_int(limits.MAX_DEFINED_NAMES)}")
-    result.sheet_parts = _sheet_parts(result.root, kept.get(WORKBOOK_RELS))
+    result.sheet_parts = dict(parts)
     by_name = {i.filename: i for i in infos}
     labels = {part: part for part in kept if part.startswith("xl/worksheets/") and part.endswith(".xml")}
     labels.update({part: sheet for sheet, part in result.sheet_parts.items() if part in by_name})
@@ -343,10 +345,13 @@ def _check_prolog(head: bytes, part: str) -> None:
         raise _Reject("xml-entities", f"phần đầu của {part} dài bất thường")
 
 
+SHARED_XML = 65536        # bytes: parts up to this size are parsed once per content (`_parse_xml`)
+
+
 def _parse_xml(xml: bytes, part: str):
     """Parse with defusedxml (no DTD, no entities). Small parts are cached by content: every file of a batch made
     from the same template carries the same workbook.xml and rels, and the tree is only ever read."""
-    return _parse_cached(xml, part) if len(xml) <= 65536 else _parse_any(xml, part)
+    return _parse_cached(xml, part) if len(xml) <= SHARED_XML else _parse_any(xml, part)
 
 
 def _parse_any(xml: bytes, part: str):
@@ -361,6 +366,14 @@ def _parse_any(xml: bytes, part: str):
 
 
 _parse_cached = lru_cache(maxsize=64)(_parse_any)
+
+
+@lru_cache(maxsize=64)
+def _workbook_facts(root, rels_xml: bytes | None) -> tuple[int, dict[str, str]]:
+    """(defined names, `_sheet_parts`) of a parsed workbook.xml and its rels. Cached for shared trees only (a batch's
+    files share their template's parts; a big tree is never kept): the caller copies the dict."""
+    names = root.find("{*}definedNames")
+    return (0 if names is None else len(names)), _sheet_parts(root, rels_xml)
 
 
 def _sheet_parts(root, rels_xml: bytes | None) -> dict[str, str]:

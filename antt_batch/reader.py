@@ -105,6 +105,9 @@ def defined_names(root) -> dict[str, NameRef]:
     return names
 
 
+_shared_names = lru_cache(maxsize=64)(defined_names)    # a batch's files share their template's workbook.xml tree
+
+
 @lru_cache(maxsize=4096)
 def parse_reference(formula: str) -> NameRef | None:
     """`'Báo cáo'!$B$4` (quotes doubled inside) or `Sheet1!$A$1:$I$201` -> NameRef; anything else -> None.
@@ -142,7 +145,8 @@ def _read(data: bytes, file: str, checked) -> ReadResult:
 
 def _read_book(book, file: str, checked) -> ReadResult:
     sheet_names = tuple(book.sheet_names)
-    names = {k: v for k, v in defined_names(checked.root).items() if v.sheet in sheet_names}
+    found = _shared_names(checked.root) if checked.shared_root else defined_names(checked.root)
+    names = {k: v for k, v in found.items() if v.sheet in sheet_names}
     raw = RawWorkbook(names=names, sheet_names=sheet_names)
     problems: list[Problem] = []
     grids = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
 
@@ -20,6 +21,7 @@ def clean(value) -> str:
     return " ".join(nfc(str(value)).split())
 
 
+@functools.lru_cache(maxsize=4096)      # the same answers ("Có", "Không", codes) fill every file of a batch
 def fold(value: str) -> str:
     """Accent- and case-insensitive key: 'Xóm Đình' -> 'xom dinh' (đ is not a combining mark, so mapped by hand)."""
     decomposed = unicodedata.normalize("NFD", clean(value).replace("đ", "d").replace("Đ", "D"))

@@ -105,8 +105,9 @@ class CodeList:
         if not value:
             return None
         keys: dict[str, str] = self._keys  # type: ignore[attr-defined]
-        if fold(value) in keys:
-            return keys[fold(value)]
+        code = keys.get(fold(value))
+        if code is not None:
+            return code
         parts = _DASH.split(value, maxsplit=1)
         return next((keys[fold(p)] for p in parts if len(parts) == 2 and fold(p) in keys), None)
 
