@@ -68,7 +68,7 @@ def start(workbook, sheets, formats) -> Child | None:
 def _child(workbook, sheets, pipe: int) -> None:
     status, message = 0, b""
     try:
-        from antt_batch.report.book import add_sheet
+        from antt_batch.report.book import add_sheet          # here: book imports this module
         styles = len(workbook.xf_format_indices)
         written = []
         for sheet in sheets:
