@@ -111,7 +111,6 @@ class Readers:
         `while_waiting()` is called once, before the first wait: this process would otherwise sit idle while the
         workers read (the monthly run imports the scorer and the workbook writer then). `progress(done, total)` is
         called as files finish."""
-        self._pump()
         self._hand_out()                # before this process gets busy delivering the results already back
         while True:
             self._pump()
