@@ -34,7 +34,7 @@ LIST_ROWS = [[f"XOM{i:03d}", date(2025, 3, 1 + i % 28), "KHONG_DAT" if i % 3 els
 
 def _book(path: Path, rows, fail_in_build: bool = False):
     def build(wb, st):
-        data = DataSheet(st, HEADER, rows)
+        data = DataSheet(st, HEADER, rows, "caption")
         failed = ListSheet(st, "Tiêu chí không đạt", "TIÊU CHÍ KHÔNG ĐẠT", "Xã Phú Đình", LIST_COLUMNS, LIST_ROWS,
                            "caption")
         empty = ListSheet(st, "Nhật ký", "NHẬT KÝ", "Xã Phú Đình", LIST_COLUMNS, [], "caption", "Xem báo cáo tháng.",
@@ -46,7 +46,7 @@ def _book(path: Path, rows, fail_in_build: bool = False):
             raise ValueError("a bug while building")
         failed.place(wb, child)
         empty.place(wb, child)
-        data.place(wb, child, "caption")
+        data.place(wb, child)
     return write_workbook(path, build, created=datetime(2025, 4, 10, 8, 0), title="t", rows=STREAM_ABOVE_ROWS + 1)
 
 
@@ -144,7 +144,7 @@ def test_a_format_first_used_in_the_child_fails_loudly(tmp_path, forks):
     def build(wb, st):
         sheet = _NewFormat(st)
         child = offload_cells(wb, st, [sheet])
-        offload.adopt(child, add_sheet(wb, sheet.name))
+        offload.adopt(child, add_sheet(wb, sheet.name), lambda ws, result: None)
     with pytest.raises(RuntimeError, match="first used in the child"):
         write_workbook(tmp_path / "out.xlsx", build, created=datetime(2025, 4, 10), title="t",
                        rows=STREAM_ABOVE_ROWS + 1)

@@ -68,7 +68,7 @@ def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
             ListSheet(st, "Nhật ký", "NHẬT KÝ TIẾP NHẬN TỆP", caption, LEDGER_COLUMNS,
                       ledger_rows(inp.ledger, catalog, unit_types), caption,
                       ANNUAL_LEDGER_NOTE if annual else "Không có nội dung.", table_when_empty=not annual),
-            DataSheet(st, header, rows))
+            DataSheet(st, header, rows, caption))
         child = offload_cells(workbook, st, [data, failed, cases, errors, ledger])
         summary_sheet(workbook, st, summary)
         for unit_type, name, title in MATRICES:
@@ -81,7 +81,7 @@ def write_report(inp: ReportInput, catalog, path: Path) -> WriteResult:
                        detail_months=None if annual else [inp.period])
         for sheet in (cases, errors, ledger):
             sheet.place(workbook, child)
-        data.place(workbook, child, caption)
+        data.place(workbook, child)
         manifest_sheet(workbook, st, manifest, caption)
 
     title = f"Báo cáo ANTT {inp.commune_name} {period_label(inp.period).lower()}"

@@ -93,7 +93,7 @@ def _child(workbook, sheets, pipe: int) -> None:
             os._exit(status)
 
 
-def adopt(child: Child, ws, finish=None) -> None:
+def adopt(child: Child, ws, finish) -> None:
     """The sheet, now added at its place, whose rows the child is writing; `finish(ws, result)` is called with what
     the child's `cells` returned once they are written (`join`)."""
     child.sheets[ws.name] = (ws, finish)
@@ -118,12 +118,10 @@ def join(workbook) -> None:
                 continue
             ws.row_data_fh.close()                          # this process's own scratch file for it: empty
             os.unlink(ws.row_data_filename)
-            ws.row_data_filename = filename
-            ws.row_data_fh = ws.fh = open(filename, mode="a+", encoding="utf-8")   # noqa: SIM115 (as xlsxwriter)
+            ws.row_data_filename, ws.row_data_fh_closed = filename, True     # xlsxwriter reopens it to read it
             ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax = dims
             ws.merge[:0] = merged                           # the cells' merged ranges come first, as in one process
-            if finish is not None:
-                finish(ws, result)
+            finish(ws, result)
     if failures:
         raise RuntimeError("antt-batch: writing a sheet in a child process failed:\n" + "\n".join(failures))
 

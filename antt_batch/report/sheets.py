@@ -154,14 +154,29 @@ def title_block(ws, st: Styles, width: int, title: str, subtitle: str) -> None:
 TITLE_POINTS = 30 + DEFAULT_ROW_PT * 2     # title, subtitle, blank row
 
 
-class ListSheet:
+class _Streamed:
+    """A streamed sheet whose cells the `offload` child may write (see `offload_cells`): made before the first
+    sheet, `place`d at its position. `cells(ws)` writes the cells and returns what `finish(ws, result)` needs to set
+    the rest (panes, filter, print setup); `widths(ws)` comes first."""
+
+    name: str
+
+    def place(self, wb, child=None) -> None:
+        """Add the sheet here; its cells are written now, or adopted from the child (`finish`ed when it is done)."""
+        ws = add_sheet(wb, self.name)
+        self.widths(ws)
+        if child is None:
+            self.finish(ws, self.cells(ws))
+        else:
+            offload.adopt(child, ws, self.finish)
+
+
+class ListSheet(_Streamed):
     """A titled, filterable, printable list: header on row 4, frozen, repeated on every printed page.
 
     With no rows, `empty_note` stands under the header, or alone under the title if not `table_when_empty`.
-    Made before the first sheet, so that in a big workbook the `offload` child writes its cells (`cells`, which
-    returns how many rows it wrote) while the other sheets are built; `place`d at its position in the workbook,
-    and `finish`ed once its rows are counted. `rows` may be a generator: it is walked once, where the cells are
-    written."""
+    `cells` returns how many rows it wrote. `rows` may be a generator: it is walked once, where the cells are
+    written (in the child, for a big workbook)."""
 
     def __init__(self, st: Styles, name: str, title: str, subtitle: str, columns: list[Column], rows, caption: str,
                  empty_note: str = "Không có nội dung.", *, table_when_empty: bool = True):
@@ -186,14 +201,9 @@ class ListSheet:
             write_text(ws, header + 1, 0, self.empty_note, st.italic)
         return count
 
-    def place(self, wb, child=None) -> None:
-        ws = add_sheet(wb, self.name)
+    def widths(self, ws) -> None:
         for col, column in enumerate(self.columns):
             ws.set_column(col, col, column.width)
-        if child is None:
-            self.finish(ws, self.cells(ws))
-        else:
-            offload.adopt(child, ws, self.finish)
 
     def finish(self, ws, count: int) -> None:
         landscape = sum(c.width for c in self.columns) > 110
@@ -474,19 +484,22 @@ def month_label(month: str) -> str:
     return f"{month[5:7]}/{month[:4]}" if len(month) == 7 else month
 
 
-class DataSheet:
+class DataSheet(_Streamed):
     """The machine-readable contract: typed cells, nothing formatted but dates, one row per unit.
 
-    Made before the first sheet, so that in a big workbook the `offload` child writes its cells while the other
-    sheets are built, and `place`d after `Nhật ký`. Hidden, so printing the workbook (Excel's "entire workbook",
-    LibreOffice's PDF export) leaves it out; the level above reads it whatever its visibility, and Excel's Unhide
-    shows it."""
+    Placed after `Nhật ký`. Hidden, so printing the workbook (Excel's "entire workbook", LibreOffice's PDF export)
+    leaves it out; the level above reads it whatever its visibility, and Excel's Unhide shows it."""
 
     name = "data"
 
-    def __init__(self, st: Styles, header: list[str], rows):
-        self.header, self.rows = header, rows
+    def __init__(self, st: Styles, header: list[str], rows, caption: str = ""):
+        self.header, self.rows, self.caption = header, rows, caption
         self.bold, self.date_format = st.get(bold=True), st.get(num_format="dd/mm/yyyy")
+
+    def widths(self, ws) -> None:
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 1, 28)
+        ws.set_column(2, len(self.header) - 1, 12)
 
     def cells(self, ws) -> None:
         bold, date_format = self.bold, self.date_format
@@ -497,18 +510,10 @@ class DataSheet:
                               (c, value, date_format) if isinstance(value, date) else (c, cell_text(value), None)
                               for c, value in enumerate(row) if value is not None and value != ""])
 
-    def place(self, wb, child=None, caption: str = "") -> None:
-        ws = add_sheet(wb, self.name)
-        ws.set_column(0, 0, 14)
-        ws.set_column(1, 1, 28)
-        ws.set_column(2, len(self.header) - 1, 12)
-        if child is None:
-            self.cells(ws)
-        else:
-            offload.adopt(child, ws)
+    def finish(self, ws, _=None) -> None:
         ws.freeze_panes(1, 1)
         ws.autofilter(0, 0, max(len(self.rows), 1), len(self.header) - 1)
-        print_setup(ws, landscape=True, repeat=(0, 0), caption=caption)
+        print_setup(ws, landscape=True, repeat=(0, 0), caption=self.caption)
         ws.hide()
 
 
