@@ -143,19 +143,22 @@ def report_path(ws: Workspace, period: str) -> Path:
 
 def write_report(ws: Workspace, period: str | None = None, year: int | None = None,
                  today: date | None = None) -> ReportOutcome:
-    """Score from history and write the consolidated workbook of a month (or of an evaluation year)."""
+    """Score from history and write the consolidated workbook of a month (or of an evaluation year).
+
+    The score is computed while the workbook's first sheets are written (see `report.write_report`)."""
+    from functools import cache
+
     from antt_batch import assemble
     from antt_batch.history import History
     from antt_batch.model import ReportInput
     from antt_batch.report import write_report as write_workbook
-    from antt_batch.score import score
-    from antt_batch.score.periods import month_end
+    from antt_batch.score import listed, score
+    from antt_batch.score.periods import window
     catalog = catalog_for(ws)
     today = today or date.today()
     label = str(year) if year else period
     up_to = f"{year}-12" if year else period
     with History(ws.db_path) as history:
-        result = score(catalog, assemble.scoring_input(ws, history, up_to), period=period, year=year)
         months = assemble.report_months(label)
         incidents = history.incidents(up_to)
         progress = assemble.progress(ws, history, months, today)
@@ -163,19 +166,21 @@ def write_report(ws: Workspace, period: str | None = None, year: int | None = No
                     *(assemble.incomplete_year(ws, catalog, progress, year) if year else [])]
         inp = ReportInput(
             commune_code=ws.commune.code, commune_name=ws.commune.name, forward_to=ws.forward_to, period=label,
-            as_of=result.commune.as_of if year else month_end(period), today=today,
+            as_of=window(catalog.unit_types["XA"], period=period, year=year).as_of, today=today,
             generated_at=datetime.now(VN_TZ).replace(microsecond=0), tool_version=__version__,
-            catalog_version=catalog.version, score=result, progress=progress,
+            catalog_version=catalog.version, score=None, progress=progress,
             months=months, incidents=[i for i in incidents if i.ngay >= date(int(months[0][:4]), 11, 1)],
             problems=problems, ledger=history.ledger(label), input_sha256=history.input_sha256(up_to),
             trend=assemble.trend(incidents, months), extra_criteria=[c["id"] for c in ws.extra_criteria],
-            redact_descriptions=ws.redact_descriptions, committee_name=ws.committee_name)
-    written = write_workbook(inp, catalog, report_path(ws, label))
+            redact_descriptions=ws.redact_descriptions, committee_name=ws.committee_name,
+            units=[ws.commune, *listed(catalog, ws.units, period, year)])
+        scored = cache(lambda: score(catalog, assemble.scoring_input(ws, history, up_to), period=period, year=year))
+        written = write_workbook(inp, catalog, report_path(ws, label), scorer=scored)
     extra = []
     if written.locked:
         extra.append(problem("output-locked", Location(file=report_path(ws, label).name),
                              detail=written.path.name))
-    return ReportOutcome(written.path, written.locked, result, extra, inp.progress)
+    return ReportOutcome(written.path, written.locked, scored(), extra, inp.progress)
 
 
 def _import_report_stage() -> None:

@@ -200,7 +200,7 @@ class ReportInput:
     generated_at: datetime
     tool_version: str
     catalog_version: str
-    score: ScoreResult
+    score: ScoreResult | None       # None until the writer's `scorer` gives it (`report.write_report`)
     progress: list[ProgressCell]
     months: list[str]               # the columns of `Tiến độ nộp` (YYYY-MM)
     incidents: list[Incident]       # incidents of the evaluation year(s) shown
@@ -211,3 +211,4 @@ class ReportInput:
     extra_criteria: list[str] = field(default_factory=list)
     redact_descriptions: bool = False
     committee_name: str = "Ban Chỉ đạo 138"
+    units: list[Unit] = field(default_factory=list)   # listed, commune first (default: the score's)

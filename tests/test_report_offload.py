@@ -149,3 +149,33 @@ def test_a_format_first_used_in_the_child_fails_loudly(tmp_path, forks):
         write_workbook(tmp_path / "out.xlsx", build, created=datetime(2025, 4, 10), title="t",
                        rows=STREAM_ABOVE_ROWS + 1)
     assert forks and forks[0] is not None and not (tmp_path / "out.xlsx").exists()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="forking is used on Linux only")
+def test_commune_workbook_scored_while_its_first_sheets_are_written(catalog, tmp_path, monkeypatch, forks):
+    """`write_report` with a `scorer`: `Tiến độ nộp` and `Nhật ký` go to a child forked before the score exists,
+    the rest to a second one; the workbook is byte for byte the one written in one process from the scored input."""
+    from dataclasses import replace
+
+    import antt_batch.report.book as book
+    from antt_batch.report import write_report
+    from test_report import make_input
+    monkeypatch.setattr(book, "STREAM_ABOVE_ROWS", 1)
+    scored = make_input(catalog)
+    calls = []
+
+    def scorer():
+        calls.append(len(forks))                    # the early child is already writing
+        return scored.score
+    write_report(replace(scored, score=None, units=[scored.score.commune.unit, *(r.unit for r in scored.score.units)]),
+                 catalog, tmp_path / "forked.xlsx", scorer=scorer)
+    assert calls == [1] and len(forks) == 2 and None not in forks
+    monkeypatch.setattr(worker, "single_threaded", lambda: False)
+    write_report(scored, catalog, tmp_path / "here.xlsx")
+    assert forks[2:] == [None, None]
+    with zipfile.ZipFile(tmp_path / "forked.xlsx") as a, zipfile.ZipFile(tmp_path / "here.xlsx") as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
+        progress = a.read("xl/worksheets/sheet7.xml").decode()
+    assert "Công ty May Phú Đình" in progress and "<rowBreaks" in progress and "<autoFilter" in progress

@@ -405,78 +405,94 @@ def _headings(catalog, cid: str) -> list[tuple[str, str]]:
     return found
 
 
-def progress_sheet(wb, st: Styles, units: list[tuple[str, str]], months: list[str], cells, caption: str,
-                   out_of_scope=(), detail_months=None) -> None:
-    """Unit x month overview (status and date received, coloured); on a new page, the detail list with sender and
-    resends of `detail_months` (default: every month), laid on the grid's own columns (its sender spans three) so
-    it never widens a month column."""
-    ws = add_sheet(wb, "Tiến độ nộp")
-    code_width = _code_width(code for code, _ in units)
-    grid = [Column("Mã đơn vị", code_width), Column("Tên đơn vị", 30)] + [Column(month_label(m), 12)
-                                                                           for m in months]
-    detail = [Column("Mã đơn vị", code_width), Column("Tên đơn vị", 30), Column("Tháng", 12, "center"),
-              Column("Tình trạng", 12, "progress"), Column("Ngày nhận", 12, "date"),
-              Column("Số lần gửi lại", 12, "int"), Column("Người gửi", 36, span=3)]
-    columns = max(len(grid), sum(c.span for c in detail))
-    widths = [c.width for c in grid] + [12] * (columns - len(grid))
-    for col, w in enumerate(widths):
-        ws.set_column(col, col, w)
-    pager = Pager(widths)
-    title_block(ws, st, len(grid), "TIẾN ĐỘ NỘP BÁO CÁO", caption)
-    pager.add(TITLE_POINTS)
-    top = 3
-    head_pt = header_points(grid)
+class ProgressSheet(_Streamed):
+    """`Tiến độ nộp`: unit x month overview (status and date received, coloured); on a new page, the detail list
+    with sender and resends of `detail_months` (default: every month), laid on the grid's own columns (its sender
+    spans three) so it never widens a month column. It needs no score: a big workbook's child writes it while the
+    score is being computed (`write_report`)."""
 
-    def write_head(row: int) -> None:
-        write_header(ws, st, row, grid, head_pt)
-        pager.add(head_pt)
+    name = "Tiến độ nộp"
+    TOP = 3                     # the grid's header row
 
-    write_head(top)
-    by_key = {(c.unit_code, c.month): c for c in cells}
-    outside = set(out_of_scope)
-    row = top
-    for code, name in units:
-        row += 1
-        mine = [by_key.get((code, m)) for m in months]
-        height = row_points(2) if any(c is not None and c.received for c in mine) else DEFAULT_ROW_PT
-        height = max(height, row_points(max(line_count(name, 30), line_count(code, code_width))))
-        row = place_row(ws, pager, row, height, write_head)
-        write_text(ws, row, 0, code, st.cell)
-        write_text(ws, row, 1, name, st.cell)
-        if code in outside and not any(mine) and months:
-            merged_text(ws, row, 2, 1 + len(months), "Ngoài phạm vi — không gửi báo cáo",
-                        st.result["KHONG_AP_DUNG"])
-            continue
-        for col, cell in enumerate(mine, start=2):
-            if cell is None:
-                ws.write_blank(row, col, None, st.cell)
+    def __init__(self, st: Styles, units: list[tuple[str, str]], months: list[str], progress, caption: str,
+                 out_of_scope=(), detail_months=None):
+        self.st, self.units, self.months, self.progress, self.caption = st, units, months, progress, caption
+        self.out_of_scope, self.detail_months = set(out_of_scope), detail_months
+        code_width = _code_width(code for code, _ in units)
+        self.grid = [Column("Mã đơn vị", code_width), Column("Tên đơn vị", 30)] + [Column(month_label(m), 12)
+                                                                                for m in months]
+        self.detail = [Column("Mã đơn vị", code_width), Column("Tên đơn vị", 30), Column("Tháng", 12, "center"),
+                       Column("Tình trạng", 12, "progress"), Column("Ngày nhận", 12, "date"),
+                       Column("Số lần gửi lại", 12, "int"), Column("Người gửi", 36, span=3)]
+        columns = max(len(self.grid), sum(c.span for c in self.detail))
+        self.column_widths = [c.width for c in self.grid] + [12] * (columns - len(self.grid))
+
+    def widths(self, ws) -> None:
+        for col, w in enumerate(self.column_widths):
+            ws.set_column(col, col, w)
+
+    def cells(self, ws) -> tuple[list[int], int, int]:
+        """Returns the page breaks, the detail list's header row and its row count."""
+        st, grid, detail, months, units = self.st, self.grid, self.detail, self.months, self.units
+        pager = Pager(self.column_widths)
+        title_block(ws, st, len(grid), "TIẾN ĐỘ NỘP BÁO CÁO", self.caption)
+        pager.add(TITLE_POINTS)
+        head_pt = header_points(grid)
+
+        def write_head(row: int) -> None:
+            write_header(ws, st, row, grid, head_pt)
+            pager.add(head_pt)
+
+        write_head(self.TOP)
+        by_key = {(c.unit_code, c.month): c for c in self.progress}
+        code_width = grid[0].width
+        row = self.TOP
+        for code, name in units:
+            row += 1
+            mine = [by_key.get((code, m)) for m in months]
+            height = row_points(2) if any(c is not None and c.received for c in mine) else DEFAULT_ROW_PT
+            height = max(height, row_points(max(line_count(name, 30), line_count(code, code_width))))
+            row = place_row(ws, pager, row, height, write_head)
+            write_text(ws, row, 0, code, st.cell)
+            write_text(ws, row, 1, name, st.cell)
+            if code in self.out_of_scope and not any(mine) and months:
+                merged_text(ws, row, 2, 1 + len(months), "Ngoài phạm vi — không gửi báo cáo",
+                            st.result["KHONG_AP_DUNG"])
                 continue
-            text = PROGRESS_VI.get(cell.status, cell.status)
-            text += f"\n{cell.received:%d/%m/%Y}" if cell.received else ""
-            write_text(ws, row, col, text, st.progress.get(cell.status, st.center))
-    # the detail list starts a page of its own; its header (not the grid's) repeats on the pages after
-    row += 2
-    pager.new_page(row)
-    shown = set(months if detail_months is None else detail_months)
-    heading = ("Chi tiết từng báo cáo" if shown >= set(months) else
-               "Chi tiết báo cáo tháng " + ", ".join(month_label(m) for m in sorted(shown)))
-    write_text(ws, row, 0, heading, st.section)
-    row += 1
-    detail_header = row
-    write_header(ws, st, row, detail, header_points(detail))
-    names = dict(units)
-    order = {code: index for index, (code, _) in enumerate(units)}
-    ordered = sorted((c for c in cells if c.month in shown), key=lambda c: (order.get(c.unit_code, len(units)),
-                                                                             c.month))
-    for offset, c in enumerate(ordered, start=1):
-        write_list_row(ws, st, row + offset, detail, [c.unit_code, names.get(c.unit_code, ""), month_label(c.month),
-                                                      c.status, c.received, c.resubmissions, c.sender])
-    if not ordered:
-        write_text(ws, row + 1, 0, "Không có nội dung.", st.italic)
-    ws.freeze_panes(top + 1, 2)
-    ws.autofilter(row, 0, row + max(len(ordered), 1), sum(c.span for c in detail) - 1)
-    ws.set_h_pagebreaks(pager.breaks)
-    print_setup(ws, landscape=True, repeat=(detail_header, detail_header), caption=caption)
+            for col, cell in enumerate(mine, start=2):
+                if cell is None:
+                    ws.write_blank(row, col, None, st.cell)
+                    continue
+                text = PROGRESS_VI.get(cell.status, cell.status)
+                text += f"\n{cell.received:%d/%m/%Y}" if cell.received else ""
+                write_text(ws, row, col, text, st.progress.get(cell.status, st.center))
+        # the detail list starts a page of its own; its header (not the grid's) repeats on the pages after
+        row += 2
+        pager.new_page(row)
+        shown = set(months if self.detail_months is None else self.detail_months)
+        heading = ("Chi tiết từng báo cáo" if shown >= set(months) else
+                   "Chi tiết báo cáo tháng " + ", ".join(month_label(m) for m in sorted(shown)))
+        write_text(ws, row, 0, heading, st.section)
+        row += 1
+        write_header(ws, st, row, detail, header_points(detail))
+        names = dict(units)
+        order = {code: index for index, (code, _) in enumerate(units)}
+        ordered = sorted((c for c in self.progress if c.month in shown),
+                         key=lambda c: (order.get(c.unit_code, len(units)), c.month))
+        for offset, c in enumerate(ordered, start=1):
+            write_list_row(ws, st, row + offset, detail, [c.unit_code, names.get(c.unit_code, ""),
+                                                          month_label(c.month), c.status, c.received,
+                                                          c.resubmissions, c.sender])
+        if not ordered:
+            write_text(ws, row + 1, 0, "Không có nội dung.", st.italic)
+        return pager.breaks, row, len(ordered)
+
+    def finish(self, ws, result: tuple[list[int], int, int]) -> None:
+        breaks, detail_header, count = result
+        ws.freeze_panes(self.TOP + 1, 2)
+        ws.autofilter(detail_header, 0, detail_header + max(count, 1), sum(c.span for c in self.detail) - 1)
+        ws.set_h_pagebreaks(breaks)
+        print_setup(ws, landscape=True, repeat=(detail_header, detail_header), caption=self.caption)
 
 
 def month_label(month: str) -> str:

@@ -202,7 +202,12 @@ def commune_summary(inp: ReportInput, catalog) -> Summary:
                             decision=decision),
                 trend_table(inp.trend), completeness],
         signers=("CÔNG AN XÃ", "TRƯỞNG BAN CHỈ ĐẠO"),
-        caption=f"{inp.commune_name} — Báo cáo ANTT {period_label(inp.period).lower()}")
+        caption=report_caption(inp))
+
+
+def report_caption(inp: ReportInput) -> str:
+    """The page header of every sheet of a commune's workbook."""
+    return f"{inp.commune_name} — Báo cáo ANTT {period_label(inp.period).lower()}"
 
 
 def failed_counts_table(rows: list[dict], limit: int = 15) -> Table:

@@ -12,7 +12,7 @@ active on the commune's period end, recognised by the commune (`recognised_by = 
 
 from __future__ import annotations
 
-__all__ = ["score", "KINDS"]
+__all__ = ["score", "listed", "KINDS"]
 
 
 def __getattr__(name: str):

@@ -12,7 +12,7 @@ from .scope import decide
 from .unit import group_results, judge, review_problem, scope_problem, score_pct, verdict
 from .values import Values
 
-__all__ = ["score", "KINDS"]
+__all__ = ["score", "listed", "KINDS"]
 
 KINDS = frozenset(RULES)      # the criterion kinds the catalog (and provincial extras) may use
 
@@ -84,12 +84,22 @@ def _listed(unit: Unit, win: Window) -> bool:
         unit.active_to is None or unit.active_to >= win.start)
 
 
+def _windows(catalog, period: str | None, year: int | None) -> dict[str, Window]:
+    return {t: window(info, period=period, year=year) for t, info in catalog.unit_types.items()}
+
+
+def listed(catalog, units: list[Unit], period: str | None = None, year: int | None = None) -> list[Unit]:
+    """The units `score` lists, in the same order, known before scoring (the report's first sheets need them)."""
+    windows = _windows(catalog, period, year)
+    return [u for u in units if _listed(u, windows[u.type])]
+
+
 def score(catalog, data: ScoringInput, period: str | None = None, year: int | None = None) -> ScoreResult:
     """Score every unit and the commune for a monthly `period` (YYYY-MM) or the final evaluation of `year`."""
     unknown = sorted({c.kind for c in catalog.criteria.values()} - KINDS)
     if unknown:
         raise ValueError(f"unknown criterion kind(s): {', '.join(unknown)}; known: {', '.join(sorted(KINDS))}")
-    windows = {t: window(info, period=period, year=year) for t, info in catalog.unit_types.items()}
+    windows = _windows(catalog, period, year)
     if period is not None:     # a re-run of an earlier month sees only what had arrived by then
         data = replace(data, snapshots={code: [s for s in snaps if s.period <= period]
                                         for code, snaps in data.snapshots.items()},
@@ -98,7 +108,7 @@ def score(catalog, data: ScoringInput, period: str | None = None, year: int | No
     hits: dict = {}
     rows_of = inc.rows_by_unit(data)
     units = [_score_unit(_context(catalog, data, rows_of, u, windows[u.type], options), hits)
-             for u in data.units if _listed(u, windows[u.type])]
+             for u in listed(catalog, data.units, period, year)]
     xa = windows["XA"]
     population = [r for r in units if r.unit.recognised_by == "xa" and r.unit.active_on(xa.end)
                   and r.in_scope is not False]
