@@ -4,6 +4,8 @@ surface."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import antt_batch.worker as worker
-from antt_batch.report import offload
+from antt_batch.report import offload, packing
 from antt_batch.report.book import STREAM_ABOVE_ROWS, add_sheet, write_workbook
 from antt_batch.report.sheets import Column, DataSheet, ListSheet, offload_cells
 from antt_batch.report.styles import write_text
@@ -51,6 +53,19 @@ def _book(path: Path, rows, fail_in_build: bool = False):
 
 
 @pytest.fixture
+def packed(monkeypatch):
+    """Names of the zip members put together from rows a child deflated (`packing`)."""
+    names = []
+    real = packing.PackingZip._write_pieces
+
+    def spy(zf, filename, arcname, rows):
+        names.append(arcname)
+        return real(zf, filename, arcname, rows)
+    monkeypatch.setattr(packing.PackingZip, "_write_pieces", spy)
+    return names
+
+
+@pytest.fixture
 def forks(monkeypatch):
     """The children `offload.start` forked in this test (asserting a test really used the offloaded path). The
     tests fork even if another test left an idle library thread behind (openpyxl imports numpy, whose OpenBLAS
@@ -68,9 +83,15 @@ def forks(monkeypatch):
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="forking is used on Linux only")
-def test_same_bytes_as_in_one_process(tmp_path, monkeypatch, forks):
+def test_same_bytes_as_in_one_process(tmp_path, monkeypatch, forks, packed):
+    """The child's sheets go into the zip as it deflated them: each member still inflates (CRC checked) to the
+    bytes xlsxwriter writes in one process."""
     _book(tmp_path / "forked.xlsx", ROWS)
     assert forks and forks[0] is not None
+    assert packed == [f"xl/worksheets/sheet{n}.xml" for n in (2, 3, 4)]
+    assert not list(tmp_path.glob("**/*.z"))
+    import xlsxwriter.workbook
+    assert xlsxwriter.workbook.ZipFile is zipfile.ZipFile            # xlsxwriter's own again once closed
     monkeypatch.setattr(worker, "single_threaded", lambda: False)       # the same workbook, written in one process
     _book(tmp_path / "here.xlsx", ROWS)
     assert forks[1] is None
@@ -179,3 +200,19 @@ def test_commune_workbook_scored_while_its_first_sheets_are_written(catalog, tmp
             assert a.read(name) == b.read(name), name
         progress = a.read("xl/worksheets/sheet7.xml").decode()
     assert "Công ty May Phú Đình" in progress and "<rowBreaks" in progress and "<autoFilter" in progress
+
+
+@pytest.mark.soffice
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="forking is used on Linux only")
+def test_libreoffice_reads_the_rows_deflated_in_pieces(tmp_path, forks, packed):
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("LibreOffice (soffice) is not on PATH")
+    _book(tmp_path / "forked.xlsx", ROWS)
+    assert "xl/worksheets/sheet4.xml" in packed
+    env = {**os.environ, "HOME": str(tmp_path)}   # a private LibreOffice profile, so parallel runs never clash
+    every_sheet = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+    subprocess.run([soffice, "--headless", "--convert-to", every_sheet, "--outdir", str(tmp_path / "csv"),
+                    str(tmp_path / "forked.xlsx")], check=True, capture_output=True, timeout=240, env=env)
+    data = (tmp_path / "csv" / "forked-data.csv").read_text(encoding="utf-8").splitlines()
+    assert len(data) == 401 and data[-1].startswith("XOM399,Xóm 399 – Phú Đình,KDC,")

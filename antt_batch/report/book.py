@@ -21,7 +21,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from antt_batch.report import offload
+from antt_batch.report import offload, packing
 from antt_batch.report.fastsheet import WORKSHEET_CLASS
 from antt_batch.report.styles import Styles, workbook_options
 
@@ -46,6 +46,10 @@ class _Workbook(xlsxwriter.Workbook):
     def __init__(self, filename: str, options: dict):
         super().__init__(filename, options)
         self.offloaded: list = []
+
+    def _store_workbook(self) -> None:
+        with packing.installed(self):     # the rows a child deflated go into the zip as they are
+            super()._store_workbook()
 
 
 def add_sheet(workbook, name: str, streamed: bool = True):

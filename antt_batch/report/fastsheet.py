@@ -16,8 +16,11 @@ cell, in memory and streamed.
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, datetime
+
+from antt_batch.report.packing import MARKER
 
 
 def put_cell(ws, row: int, col: int, value, fmt=None) -> None:
@@ -74,6 +77,24 @@ else:
                 self.row_data_fh.close()
                 self.row_data_fh_closed = True
             super()._opt_reopen()
+
+        deflated_rows = None    # an offloaded sheet's rows as its child deflated them (`offload.join`)
+        packing = None          # while closing: where to name this sheet's XML file (`packing.PackingZip`)
+
+        def _write_optimized_sheet_data(self) -> None:
+            """Rows the child deflated (see `packing`): a marker in their place, if they are still the rows
+            xlsxwriter would copy here (nothing was added since)."""
+            rows = self.deflated_rows
+            if self.packing is not None and rows is not None and self.dim_rowmin is not None:
+                self.row_data_fh.flush()
+                if os.path.getsize(rows.raw) == rows.size:
+                    self.row_data_fh.close()
+                    self._xml_start_tag("sheetData")
+                    self.fh.write(MARKER)
+                    self._xml_end_tag("sheetData")
+                    self.packing[self.fh.name] = rows
+                    return
+            super()._write_optimized_sheet_data()
 
         def _write_cell(self, row: int, col: int, cell) -> None:
             kind = type(cell)

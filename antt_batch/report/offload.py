@@ -25,6 +25,7 @@ import sys
 from dataclasses import dataclass, field
 
 from antt_batch.report.fastsheet import WORKSHEET_CLASS
+from antt_batch.report.packing import deflate_rows
 
 
 @dataclass
@@ -76,8 +77,10 @@ def _child(workbook, sheets, pipe: int) -> None:
             result = sheet.cells(ws)
             ws._write_single_row()                          # the last row, as xlsxwriter does when closing
             ws.row_data_fh.close()
+            deflated = deflate_rows(ws.row_data_filename) if ws.dim_rowmin is not None else None
             written.append((sheet.name, ws.row_data_filename,
-                            (ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax), ws.merge, result))
+                            (ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax), ws.merge, result,
+                            deflated))
         if len(workbook.xf_format_indices) != styles:
             raise RuntimeError("a cell format was first used in the child: make it before `offload.start`")
         message = pickle.dumps(("ok", written))
@@ -111,7 +114,7 @@ def join(workbook) -> None:
         if kind != "ok" or status != 0:
             failures.append(rest if kind != "ok" else f"exit status {status}")
             continue
-        for name, filename, dims, merged, result in rest:
+        for name, filename, dims, merged, result, deflated in rest:
             ws, finish = child.sheets[name] or (None, None)
             if ws is None:
                 failures.append(f"sheet «{name}» was started but never added")
@@ -119,6 +122,7 @@ def join(workbook) -> None:
             ws.row_data_fh.close()                          # this process's own scratch file for it: empty
             os.unlink(ws.row_data_filename)
             ws.row_data_filename, ws.row_data_fh_closed = filename, True     # xlsxwriter reopens it to read it
+            ws.deflated_rows = deflated                     # or takes them deflated (`packing`)
             ws.dim_rowmin, ws.dim_rowmax, ws.dim_colmin, ws.dim_colmax = dims
             ws.merge[:0] = merged                           # the cells' merged ranges come first, as in one process
             finish(ws, result)
