@@ -5,9 +5,10 @@ of it (a national roll-up's `data`: ~3.6 million cells, ~6 s of its ~10 s of wri
 lists: ~0.8 s). In a streamed sheet the cells only become rows in a scratch file; everything else about the sheet
 (widths, panes, filter, print setup) is set by calls that do not touch that file, and the merged ranges are a plain
 list. So `start`, called before the first sheet, forks one child that writes the cells of the sheets it is given,
-each into a scratch file of its own, and exits; this process builds every other sheet meanwhile; at each sheet's
-place it `adopt`s the child's rows, and `join` (before the workbook is closed) points the sheets at those rows, their
-extent and merged ranges. Every cell format made so far gets its style number before the fork, in both ways of
+each into a scratch file of its own, deflates them (`packing`), leaves what it learnt in a scratch file and exits;
+this process builds every other sheet meanwhile (or scores: a commune's workbook forks one child before the score
+exists, one after); at each sheet's place it `adopt`s the child's rows, and `join` (before the workbook is closed)
+points the sheets at those rows, their extent and merged ranges. Every cell format made so far gets its style number before the fork, in both ways of
 writing, so the workbook is byte for byte the one written in one process (`tests/test_report_offload.py`); a format
 first used in the child would be unknown here, so the child fails loudly on one.
 
@@ -19,6 +20,7 @@ and the caller writes the cells in place.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import sys
@@ -67,6 +69,10 @@ def start(workbook, sheets, formats) -> Child | None:
 
 
 def _child(workbook, sheets, pipe: int) -> None:
+    """Write the sheets' cells, then say where the outcome is and exit at once: a pipe holds 64 KB, and a child
+    blocked writing a bigger outcome (10,000 units: every merged range of `Tiến độ nộp`) would keep its memory until
+    `join` reads it."""
+    gc.freeze()             # the collector never walks (so never copies) the pages inherited from this process
     status, message = 0, b""
     try:
         from antt_batch.report.book import add_sheet          # here: book imports this module
@@ -83,7 +89,10 @@ def _child(workbook, sheets, pipe: int) -> None:
                             deflated))
         if len(workbook.xf_format_indices) != styles:
             raise RuntimeError("a cell format was first used in the child: make it before `offload.start`")
-        message = pickle.dumps(("ok", written))
+        outcome = os.path.join(workbook.tmpdir, f"offload-{os.getpid()}.pickle")
+        with open(outcome, "wb") as handle:
+            pickle.dump(written, handle)
+        message = pickle.dumps(("ok", outcome))
     except BaseException:                                   # a bug: the parent raises it with this traceback
         import traceback
         status, message = 1, pickle.dumps(("error", traceback.format_exc()))
@@ -114,7 +123,10 @@ def join(workbook) -> None:
         if kind != "ok" or status != 0:
             failures.append(rest if kind != "ok" else f"exit status {status}")
             continue
-        for name, filename, dims, merged, result, deflated in rest:
+        with open(rest, "rb") as handle:
+            written = pickle.load(handle)
+        os.unlink(rest)
+        for name, filename, dims, merged, result, deflated in written:
             ws, finish = child.sheets[name] or (None, None)
             if ws is None:
                 failures.append(f"sheet «{name}» was started but never added")
