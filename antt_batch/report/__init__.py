@@ -73,12 +73,12 @@ def write_report(inp: ReportInput, catalog, path: Path, scorer=None) -> WriteRes
             ListSheet(st, "Lỗi dữ liệu", "LỖI DỮ LIỆU", caption, PROBLEM_COLUMNS,
                       problem_rows(all_problems(inp), catalog, unit_types), caption),
             DataSheet(st, header, rows, caption))
-        child = offload_cells(workbook, st, [data, failed, cases, errors])
+        child = offload_cells(workbook, st, [data, cases, errors])   # `failed` here: the child has the most
         summary_sheet(workbook, st, commune_summary(inp, catalog))
         for unit_type, name, title in MATRICES:
             matrix_sheet(workbook, st, name, unit_type, header, rows, catalog, title, caption, with_parent=False,
                          notes=notes)
-        failed.place(workbook, child)
+        failed.place(workbook)
         progress.place(workbook, early)
         for sheet, writer in ((cases, child), (errors, child), (ledger, early), (data, child)):
             sheet.place(workbook, writer)
