@@ -37,4 +37,5 @@ def safe_display_name(name) -> str:
     """A file or attachment name shown as text only: undecodable bytes replaced, NFC, control characters dropped."""
     if isinstance(name, bytes):
         name = name.decode("utf-8", errors="replace")
-    return "".join(ch for ch in nfc(str(name)) if ch.isprintable())
+    text = nfc(str(name))
+    return text if text.isprintable() else "".join(ch for ch in text if ch.isprintable())

@@ -50,6 +50,22 @@ def test_good_file_is_accepted_and_inputs_untouched(workspace, make_file, tmp_pa
     assert len(stored) == 1 and stored[0].read_bytes() == (workspace.inbox("2025-03") / "XOM01_2025-03.xlsx").read_bytes()
 
 
+def test_a_first_version_database_keeps_its_values_when_migrated(workspace, make_file, monkeypatch):
+    """Schema 2 rebuilds `field_values` clustered by its key: an existing database keeps every value."""
+    from antt_batch.history import schema
+    make_file("XOM01", "2025-03", {"so_ho_cu_tru": 120, "trien_khai_day_du": "Có"})
+    monkeypatch.setattr(schema, "MIGRATIONS", schema.MIGRATIONS[:1])
+    api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
+    with History(workspace.db_path) as h:
+        assert h.schema_version == 1
+        before = h.snapshots("2025-03")
+    monkeypatch.undo()
+    with History(workspace.db_path) as h:
+        assert h.schema_version == len(schema.MIGRATIONS) == 2 and h.snapshots("2025-03") == before
+        (sql,) = h.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'field_values'").fetchone()
+    assert sql.rstrip().endswith("WITHOUT ROWID") and before["XOM01"][0].fields["so_ho_cu_tru"].value == 120
+
+
 def test_rerun_is_idempotent(workspace, make_file):
     make_file("XOM01", "2025-03")
     api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])
