@@ -34,6 +34,13 @@ HANG_ENV = "ANTT_TEST_HANG_ON"
 _CPUS = os.cpu_count() or 1         # asked once: it reads /sys on every call
 _PRELOAD = ["antt_batch.reader", "python_calamine", "defusedxml.ElementTree"]
 PUMP_EVERY = 32                     # results delivered between two looks at the workers (`Readers.results`)
+# A worker is sent its next files while it still reads its last PREFETCH ones, so it never waits for this process
+# (measured at 10,000 files: each worker waited ~0.8 s, a few ms per chunk). Such a message waits in the pipe, and
+# a send that does not fit would block this process while the worker may itself be blocked sending a result back:
+# so only where the pipe is known to hold it (Linux: a socket pair holds ~208 KiB each way, against this message
+# and PREFETCH + CHUNK_FILES results of ~3 KB); elsewhere (8 KiB pipes) only an idle worker is sent files.
+PREFETCH = 8
+PREFETCH_BYTES = 128 * 1024 if sys.platform.startswith("linux") else 0
 
 
 def read_many(items: list[tuple], progress: Callable[[int, int], None] | None = None, task=None,
@@ -111,7 +118,6 @@ class Readers:
         `while_waiting()` is called once, before the first wait: this process would otherwise sit idle while the
         workers read (the monthly run imports the scorer and the workbook writer then). `progress(done, total)` is
         called as files finish."""
-        self._hand_out()                # before this process gets busy delivering the results already back
         while True:
             self._pump()
             if self.ready:
@@ -148,17 +154,6 @@ class Readers:
         if busy:                                            # else a failed worker's files wait for a new one
             _wait(busy)
 
-    def _hand_out(self) -> None:
-        """Once every file is submitted, every queued file goes to a worker, one message each: this process is
-        about to get busy (taking the results already back, `while_waiting`), and a worker finishing its files
-        would otherwise wait for it (measured at 10,000 files: both workers idle for 0.5 s). (Sending to a busy
-        worker waits at most until it has finished the files it has.)"""
-        live = [w for w in self.workers if not w.dead]
-        for n, worker in enumerate(live):
-            if self.todo:
-                share = -(-len(self.todo) // (len(live) - n))
-                worker.send(_chunk(self.todo, self.items, len(live), count=share), self.items)
-
     def _pump(self) -> None:
         """Without waiting: give idle workers files, start workers as needed, take the results that are back."""
         size = _CPUS if len(self.items) > limits.POOL_THRESHOLD else 1
@@ -170,6 +165,8 @@ class Readers:
                     workers.remove(worker)
                     continue
                 worker.send(_chunk(todo, items, size), items)
+            elif todo and len(worker.pending) <= PREFETCH and len(items[todo[0]][0]) <= PREFETCH_BYTES:
+                worker.send(_chunk(todo, items, size, limit=PREFETCH_BYTES), items)
         while todo and len(workers) < size:
             workers.append(_Worker(self.ctx, self.hooks, self.task))
             workers[-1].send(_chunk(todo, items, size), items)
@@ -211,12 +208,12 @@ def single_threaded() -> bool:
         return False
 
 
-def _chunk(todo: deque[int], items, workers: int, count: int | None = None) -> list[int]:
-    """Few files per message (fewer round trips), but small enough to spread the work over every worker; `count`
-    overrides how many (never more than `limits.CHUNK_BYTES` a message)."""
-    count = count or max(1, min(limits.CHUNK_FILES, len(todo) // (2 * workers)))
+def _chunk(todo: deque[int], items, workers: int, limit: int = limits.CHUNK_BYTES) -> list[int]:
+    """Few files per message (fewer round trips), but small enough to spread the work over every worker, and never
+    more than `limit` bytes (but for a first file bigger than that)."""
+    count = max(1, min(limits.CHUNK_FILES, len(todo) // (2 * workers)))
     chunk, size = [], 0
-    while todo and len(chunk) < count and (not chunk or size + len(items[todo[0]][0]) <= limits.CHUNK_BYTES):
+    while todo and len(chunk) < count and (not chunk or size + len(items[todo[0]][0]) <= limit):
         index = todo.popleft()
         chunk.append(index)
         size += len(items[index][0])
@@ -249,8 +246,9 @@ class _Worker:
         self.since = time.monotonic()
 
     def send(self, chunk: list[int], items) -> None:
+        if not self.pending:                                # else the clock runs from its oldest file's start
+            self.since = time.monotonic()
         self.pending.extend(chunk)
-        self.since = time.monotonic()
         try:
             self.conn.send([(i, *items[i]) for i in chunk])
         except OSError:                                     # died before reading: `collect` will notice

@@ -251,6 +251,34 @@ def test_pool_keeps_order_and_isolates_crashes(monkeypatch):
     assert seen[-1] == (len(items), len(items)) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
+@pytest.mark.skipif(not worker.PREFETCH_BYTES, reason="files are sent ahead only where the pipe holds them (Linux)")
+def test_files_sent_ahead_still_cost_one_file_on_a_crash_or_hang(monkeypatch):
+    """A worker is sent its next files while it reads (`PREFETCH`): a crash or a hang still costs only the file
+    being read, the files queued behind it go to a fresh worker, and every result keeps its place."""
+    monkeypatch.setenv(CRASH_ENV, "CRASH-ME")
+    monkeypatch.setenv(HANG_ENV, "HANG-ME")
+    monkeypatch.setattr(limits, "READ_TIMEOUT_S", 1.5)
+    monkeypatch.setattr(limits, "POOL_THRESHOLD", 3)
+    queued_before = []
+    send = worker._Worker.send
+
+    def counting_send(self, chunk, items):
+        queued_before.append(len(self.pending))
+        return send(self, chunk, items)
+    monkeypatch.setattr(worker._Worker, "send", counting_send)
+    units = [f"XOM{i:02d}" for i in range(40)]
+    bad = {7: "CRASH-ME", 21: "HANG-ME", 33: "CRASH-ME"}
+    items = [(template(unit=u), f"{u}_{bad[i]}.xlsx" if i in bad else f"{u}.xlsx") for i, u in enumerate(units)]
+    results = read_many(items)
+    assert any(queued_before)                               # some files went to a worker still reading
+    for i, unit in enumerate(units):
+        if i in bad:
+            assert [p.code for p in results[i].problems] == ["reader-crashed"], unit
+            assert bad[i] in results[i].problems[0].location.file
+        else:
+            assert results[i].problems == [] and results[i].workbook.values["antt_unit_code"] == unit
+
+
 def sheet_xml(cells: bytes) -> bytes:
     return (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml'
             b'/2006/main"><sheetData>' + cells + b"</sheetData></worksheet>")
