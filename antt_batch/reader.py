@@ -143,11 +143,23 @@ def _read(data: bytes, file: str, checked) -> ReadResult:
         book.close()
 
 
+def _name_plan(found: dict[str, NameRef], sheet_names: tuple[str, ...]):
+    """The names that point at an existing sheet, and (name, sheet, row, column) of those that are one cell."""
+    names = {k: v for k, v in found.items() if v.sheet in sheet_names}
+    return names, tuple((key, ref.sheet, *ref.bounds[:2]) for key, ref in names.items() if ref.is_cell)
+
+
+@lru_cache(maxsize=64)
+def _shared_plan(root, sheet_names: tuple[str, ...]):
+    """`_name_plan` of a workbook.xml tree shared by a batch's files (see `container.Gate.shared_root`)."""
+    return _name_plan(_shared_names(root), sheet_names)
+
+
 def _read_book(book, file: str, checked) -> ReadResult:
     sheet_names = tuple(book.sheet_names)
-    found = _shared_names(checked.root) if checked.shared_root else defined_names(checked.root)
-    names = {k: v for k, v in found.items() if v.sheet in sheet_names}
-    raw = RawWorkbook(names=names, sheet_names=sheet_names)
+    names, cells = (_shared_plan(checked.root, sheet_names) if checked.shared_root
+                    else _name_plan(defined_names(checked.root), sheet_names))
+    raw = RawWorkbook(names=dict(names), sheet_names=sheet_names)
     problems: list[Problem] = []
     grids = {}
     for sheet in sorted({ref.sheet for ref in names.values()}):
@@ -155,9 +167,8 @@ def _read_book(book, file: str, checked) -> ReadResult:
         if grid is None:
             return ReadResult(raw, problems)
         grids[sheet] = grid
-    for key, ref in names.items():
-        if ref.is_cell:
-            raw.values[key] = grids[ref.sheet].get(*ref.bounds[:2])
+    for key, sheet, row, col in cells:
+        raw.values[key] = grids[sheet].get(row, col)
     register = names.get(REGISTER_NAME)
     if register is not None:
         _read_register(raw, register, grids[register.sheet], file, problems)
