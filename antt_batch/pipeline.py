@@ -47,7 +47,7 @@ class IngestResult:
 
 def _stored_name(sha256: str, name: str) -> str:
     """Workspace-relative path of the content-addressed copy of a file under WS/store/ (never beside the inputs)."""
-    return f"store/{sha256[:2]}/{sha256}{Path(name).suffix.lower()[:8] or '.bin'}"
+    return f"store/{sha256[:2]}/{sha256}{os.path.splitext(name)[1].lower()[:8] or '.bin'}"
 
 
 def _store(root: Path, sha256: str, name: str, data: bytes) -> None:
@@ -119,13 +119,18 @@ def _sender_check(report: FileReport, incoming, ws) -> None:
                                        detail=f"{unit.code} – {unit.name}"))
 
 
-def _locked_year(history, catalog, report: FileReport) -> int | None:
-    from antt_batch.score.periods import month_end
-    year = catalog.unit_types[report.unit_type].year_of(month_end(report.period))
-    return year if history.is_locked(report.unit_type, year) else None
+def _locked_year(history, catalog, report: FileReport, known: dict) -> int | None:
+    """The locked evaluation year the file's month belongs to, if any; `known` keeps the answers of one run (its
+    transaction: no lock changes meanwhile), so the locks are read once per unit type and month, not per file."""
+    key = (report.unit_type, report.period)
+    if key not in known:
+        from antt_batch.score.periods import month_end
+        year = catalog.unit_types[report.unit_type].year_of(month_end(report.period))
+        known[key] = year if history.is_locked(report.unit_type, year) else None
+    return known[key]
 
 
-def _decide(history, catalog, report: FileReport, incoming, pending_hashes: set[str],
+def _decide(history, catalog, report: FileReport, incoming, pending_hashes: set[str], locks: dict,
             apply: bool = True) -> tuple[str, list[str]]:
     """Decision for one validated, new file, plus the fields it changed; with `apply`, records the supersession."""
     if not report.accepted:
@@ -135,7 +140,7 @@ def _decide(history, catalog, report: FileReport, incoming, pending_hashes: set[
         where = earlier[1] if earlier else "cùng lượt này"
         report.problems.append(problem("duplicate-submission", Location(file=report.display), detail=where))
         return "duplicate", []
-    year = _locked_year(history, catalog, report)
+    year = _locked_year(history, catalog, report, locks)
     if year is not None:
         report.problems.append(problem("period-locked", Location(file=report.display), value=year,
                                        detail=report.unit_type))
@@ -232,6 +237,7 @@ class _Ingest:
         self.retried: dict[str, int] = {}   # source -> ledger id of an earlier rejection, evaluated again
         self.attached: dict[str, list[Problem]] = {}   # intake problems of a file that was found anyway
         self.pending: set[str] = set()      # hashes taken in this run
+        self.locks: dict = {}               # (unit type, month) -> its locked year or None (`_locked_year`)
 
     def run(self, paths, readers, progress, while_reading) -> IngestResult:
         new, problems, displays = [], [], set()
@@ -280,7 +286,7 @@ class _Ingest:
             if not dry_run:
                 _store(self.ws.root, inc.sha256, inc.name, unread[0])
         report.problems[:0] = self.attached.get(inc.display, [])
-        decision, changed = _decide(history, self.catalog, report, inc, self.pending, apply=not dry_run)
+        decision, changed = _decide(history, self.catalog, report, inc, self.pending, self.locks, apply=not dry_run)
         self.pending.add(inc.sha256)
         if inc.source in self.retried and decision == "rejected":   # same file, same verdict: not a new event
             self.result.outcomes.append(FileOutcome(inc.display, "seen"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -342,11 +343,13 @@ def test_stored_values_round_trip():
     from datetime import date
 
     from antt_batch.history import _decode, _encode
-    values = ["Có", "CO_TO_CHUC", "", 'nói "rõ"', "C:\\thư mục", "²", "12", "Đ\nhai dòng", 0, 7, 120, -3, 2.5,
-              True, False, None, date(2025, 3, 31)]
+    values = ["Có", "CO_TO_CHUC", "", 'nói "rõ"', "C:\\thư mục", "²", "12", "Đ\nhai dòng", "tab\tx", "del\x7f",
+              "dòng\u2028mới", "🙂 Phú Đình", 0, 7, 120, -3, 10**20, 2.5, True, False, None, date(2025, 3, 31)]
     for value in values:
         back = _decode(_encode(value))
         assert back == value and type(back) is type(value), value
+        if not isinstance(value, date):                    # the encoder's fast paths write what json.dumps writes
+            assert _encode(value) == json.dumps(value, ensure_ascii=False), value
     assert _decode(_encode(datetime(2025, 3, 31, 9, 30))) == date(2025, 3, 31)
 
 

@@ -21,6 +21,13 @@ _DATE_HEAD = '{"date": "'
 
 
 def _encode(value) -> str:
+    """JSON text of a value, dates as {"date": "YYYY-MM-DD"}. Printable text without quotes or backslashes and
+    integers, most values, are what json.dumps would write, made without it (10,000 files: 150,000 values)."""
+    kind = type(value)
+    if kind is str and '"' not in value and "\\" not in value and value.isprintable():
+        return f'"{value}"'
+    if kind is int:
+        return str(value)
     if isinstance(value, (date, datetime)):
         return f'{_DATE_HEAD}{value.isoformat()[:10]}"}}'
     if value is True or value is False:
