@@ -44,15 +44,13 @@ def init_workspace(directory) -> Path:
     return path
 
 
-def _prefill(ws, history, catalog, unit, period: str) -> dict:
+def _prefill(catalog, snapshots: dict, unit, period: str) -> dict:
     """Latest status values of the same evaluation year (khoản-1 dates and year-end results stay in their year)."""
     from antt_batch.score.periods import month_end
-    if history is None:
-        return {}
     year_of = catalog.unit_types[unit.type].year_of
     year = year_of(month_end(period))
     values: dict = {}
-    for snap in history.snapshots(period).get(unit.code, []):
+    for snap in snapshots.get(unit.code, []):
         if snap.period < period and year_of(month_end(snap.period)) == year:
             values.update({f: v.value for f, v in snap.fields.items()})
     # Year-end results stay with the year they were issued for (spec §5): never carried into a template.
@@ -67,21 +65,20 @@ def make_templates(ws: Workspace, period: str, out: Path | None = None) -> list[
     from antt_batch.templates import deadline_text, template_filename, write_template
     catalog = catalog_for(ws)
     out = Path(out) if out else ws.root / "templates" / period
-    history = History(ws.db_path) if ws.db_path.exists() else None
-    try:
-        paths = []
-        for unit in ws.all_units():
-            if not unit.active_on(month_end(period)) or unit.in_scope is False:
-                continue
-            paths.append(write_template(
-                out / template_filename(unit.code, period), catalog, unit.type, unit.code, unit.name, period,
-                prefill=_prefill(ws, history, catalog, unit, period),
-                send_to=", ".join(ws.commune.emails) or ws.commune.name,
-                deadline=deadline_text(period, ws.deadline_day)))
-        return paths
-    finally:
-        if history:
-            history.close()
+    snapshots = {}
+    if ws.db_path.exists():
+        with History(ws.db_path) as history:       # read once: every unit's prefill comes from it
+            snapshots = history.snapshots(period)
+    paths = []
+    for unit in ws.all_units():
+        if not unit.active_on(month_end(period)) or unit.in_scope is False:
+            continue
+        paths.append(write_template(
+            out / template_filename(unit.code, period), catalog, unit.type, unit.code, unit.name, period,
+            prefill=_prefill(catalog, snapshots, unit, period),
+            send_to=", ".join(ws.commune.emails) or ws.commune.name,
+            deadline=deadline_text(period, ws.deadline_day)))
+    return paths
 
 
 def write_blank_templates(out: Path) -> list[Path]:

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 
 from antt_batch import api, layout as L
+from antt_batch.history import History
 from antt_batch.templates import write_template
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +83,7 @@ def test_committed_blank_templates_are_fresh(tmp_path):
         assert fingerprint(committed) == fingerprint(path), f"{committed.name} is stale; regenerate it"
 
 
-def test_prefill_carries_latest_values_of_the_same_year(workspace, make_file):
+def test_prefill_carries_latest_values_of_the_same_year(workspace, make_file, monkeypatch):
     make_file("XOM01", "2025-02", {"so_ho_cu_tru": 90, "ngay_dang_ky_phan_dau": datetime(2025, 2, 1)})
     api.ingest(workspace, "2025-02", [workspace.inbox("2025-02")])
     paths = api.make_templates(workspace, "2025-03")
@@ -94,7 +95,15 @@ def test_prefill_carries_latest_values_of_the_same_year(workspace, make_file):
         return wb[sheet][ref.replace("$", "")].value
     assert value("so_ho_cu_tru") == 90 and value("ngay_dang_ky_phan_dau") == datetime(2025, 2, 1)
     assert value("antt_period") == "2025-03"
+    reads = []
+    snapshots = History.snapshots
+
+    def counted(history, period):
+        reads.append(period)
+        return snapshots(history, period)
+    monkeypatch.setattr(History, "snapshots", counted)
     nov = api.make_templates(workspace, "2025-11")   # a new KDC evaluation year: nothing carried
+    assert reads == ["2025-11"]                      # history read once for every unit, not once per unit
     wb = openpyxl.load_workbook([p for p in nov if p.name.startswith("XOM01")][0])
     assert value("so_ho_cu_tru") is None
 
