@@ -124,14 +124,15 @@ def validate(ws: Workspace, period: str, paths: list[Path]):
             history.close()
 
 
-def ingest(ws: Workspace, period: str, paths: list[Path], progress=None, while_reading=None):
+def ingest(ws: Workspace, period: str, paths: list[Path], progress=None, while_reading=None, stored=None):
+    """Take the files under `paths` into history; `stored`: see `pipeline.ingest`."""
     from antt_batch.pipeline import ingest as do_ingest
     from antt_batch.pipeline import start_readers
     with start_readers(ws, period) as readers:              # the workers get ready while this process goes on
         from antt_batch.history import History
         with History(ws.db_path) as history:
             return do_ingest(ws, catalog_for(ws), history, [Path(p) for p in paths], period, progress=progress,
-                             while_reading=while_reading, readers=readers)
+                             while_reading=while_reading, readers=readers, stored=stored)
 
 
 def report_path(ws: Workspace, period: str) -> Path:
@@ -139,10 +140,11 @@ def report_path(ws: Workspace, period: str) -> Path:
 
 
 def write_report(ws: Workspace, period: str | None = None, year: int | None = None,
-                 today: date | None = None) -> ReportOutcome:
+                 today: date | None = None, stored: dict | None = None) -> ReportOutcome:
     """Score from history and write the consolidated workbook of a month (or of an evaluation year).
 
-    The score is computed while the workbook's first sheets are written (see `report.write_report`)."""
+    The score is computed while the workbook's first sheets are written (see `report.write_report`). `stored`: the
+    fields an ingest just recorded (see `History.snapshots`), used instead of being read back."""
     from functools import cache
 
     from antt_batch import assemble
@@ -171,7 +173,8 @@ def write_report(ws: Workspace, period: str | None = None, year: int | None = No
             trend=assemble.trend(incidents, months), extra_criteria=[c["id"] for c in ws.extra_criteria],
             redact_descriptions=ws.redact_descriptions, committee_name=ws.committee_name,
             units=[ws.commune, *listed(catalog, ws.units, period, year)])
-        scored = cache(lambda: score(catalog, assemble.scoring_input(ws, history, up_to), period=period, year=year))
+        scored = cache(lambda: score(catalog, assemble.scoring_input(ws, history, up_to, stored), period=period,
+                                     year=year))
         written = write_workbook(inp, catalog, report_path(ws, label), scorer=scored)
     extra = []
     if written.locked:
@@ -191,9 +194,10 @@ def run_month(ws: Workspace, period: str, inbox: Path | None = None, today: date
               next_templates: bool = True, drafts: bool = True, progress=None) -> RunResult:
     """The monthly one command (spec §9.1): ingest the inbox, merge, score, write the workbook and next month's kit."""
     inbox = Path(inbox) if inbox else ws.inbox(period)
+    stored: dict = {}                                       # the month's values, handed from ingest to scoring
     result = ingest(ws, period, [inbox] if inbox.exists() else [], progress=progress,
-                    while_reading=_import_report_stage)
-    report = write_report(ws, period=period, today=today)
+                    while_reading=_import_report_stage, stored=stored)
+    report = write_report(ws, period=period, today=today, stored=stored)
     run = RunResult(period, result, report)
     if next_templates:
         from antt_batch.score.periods import next_month

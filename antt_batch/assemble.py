@@ -10,8 +10,9 @@ from antt_batch.score.periods import month_end, next_month
 from antt_batch.text import VN_TZ
 
 
-def scoring_input(ws, history, up_to_period: str) -> ScoringInput:
-    return ScoringInput(commune=ws.commune, units=list(ws.units), snapshots=history.snapshots(up_to_period),
+def scoring_input(ws, history, up_to_period: str, stored: dict | None = None) -> ScoringInput:
+    """What scoring reads; `stored`: see `History.snapshots`."""
+    return ScoringInput(commune=ws.commune, units=list(ws.units), snapshots=history.snapshots(up_to_period, stored),
                         incidents=history.incidents(up_to_period), recognition=ws.recognition,
                         options=dict(ws.options))
 

@@ -23,7 +23,7 @@ RESULT_VI = {"DAT": "Đạt", "KHONG_DAT": "Không đạt", "CHUA_DEN_HAN": "Ch�
              "THIEU_DU_LIEU": "Thiếu dữ liệu", "KHONG_AP_DUNG": "Không áp dụng"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Where a value or an incident came from: the file as received, sheet, A1 cell, its month, register row."""
 
@@ -60,7 +60,7 @@ class Unit:
             self.active_to is None or day <= self.active_to)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FieldValue:
     value: Any               # normalised: int, float, date, bool, code str or NFC text
     evidence: Evidence

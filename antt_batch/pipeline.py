@@ -201,15 +201,17 @@ def start_readers(ws, run_period: str, dry_run: bool = False, catalog=None):
 
 
 def ingest(ws, catalog, history, paths: list[Path], run_period: str, dry_run: bool = False,
-           progress=None, while_reading=None, readers=None) -> IngestResult:
+           progress=None, while_reading=None, readers=None, stored: dict | None = None) -> IngestResult:
     """Take every file under `paths` into history (or, with `dry_run`, only say what would happen).
 
     Collecting, reading and deciding overlap: each new file goes to a reader worker as soon as it is found, and the
     decisions, which follow the order files were received in, are taken as the results come back, in one
     transaction. `while_reading()` runs once in this process while the workers read (see `worker.Readers`).
-    `readers` are workers from `start_readers` (started earlier by the caller); they are closed here."""
+    `readers` are workers from `start_readers` (started earlier by the caller); they are closed here. `stored`, a
+    dict, receives the fields recorded, by ledger id, so that a report right after need not read them back."""
     with readers or start_readers(ws, run_period, dry_run, catalog) as readers:
-        result = _Ingest(ws, catalog, history, run_period, dry_run).run(paths, readers, progress, while_reading)
+        result = _Ingest(ws, catalog, history, run_period, dry_run, stored).run(paths, readers, progress,
+                                                                                 while_reading)
     if len(result.outcomes) > limits.POOL_THRESHOLD:         # only a big ingest leaves a big heap behind
         _release_heap()
     return result
@@ -231,8 +233,8 @@ def _release_heap() -> None:
 class _Ingest:
     """One ingest: what was found, and the decisions taken in the order the files were received."""
 
-    def __init__(self, ws, catalog, history, run_period: str, dry_run: bool):
-        self.ws, self.catalog, self.history, self.dry_run = ws, catalog, history, dry_run
+    def __init__(self, ws, catalog, history, run_period: str, dry_run: bool, stored: dict | None = None):
+        self.ws, self.catalog, self.history, self.dry_run, self.stored = ws, catalog, history, dry_run, stored
         self.result = IngestResult(run_period)
         self.retried: dict[str, int] = {}   # source -> ledger id of an earlier rejection, evaluated again
         self.attached: dict[str, list[Problem]] = {}   # intake problems of a file that was found anyway
@@ -301,6 +303,8 @@ class _Ingest:
                 problems=report.problems, changed_fields=", ".join(changed))
             if decision in ("accepted", "superseded"):
                 history.add_values(ledger_id, report.fields, report.incidents)
+                if self.stored is not None:
+                    self.stored[ledger_id] = report.fields
         self.result.outcomes.append(FileOutcome(inc.display, decision, report.unit_code, report.period,
                                                 report.problems, changed))
 

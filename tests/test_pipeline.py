@@ -67,6 +67,25 @@ def test_a_first_version_database_keeps_its_values_when_migrated(workspace, make
     assert sql.rstrip().endswith("WITHOUT ROWID") and before["XOM01"][0].fields["so_ho_cu_tru"].value == 120
 
 
+def test_values_just_stored_are_handed_to_scoring_as_they_would_be_read_back(workspace, make_file):
+    """`ingest(stored=...)` keeps the fields it recorded; `snapshots` takes them instead of reading them back, and
+    the snapshots are the same either way (a month's earlier file from the database, the new ones from memory)."""
+    make_file("XOM01", "2025-02", {"so_ho_cu_tru": 90})
+    api.ingest(workspace, "2025-02", [workspace.inbox("2025-02")])
+    make_file("XOM01", "2025-03", {"so_ho_cu_tru": 120, "trien_khai_day_du": "Có",
+                                   "ngay_dang_ky_phan_dau": datetime(2025, 3, 2)})
+    make_file("XOM02", "2025-03", {"so_ho_cu_tru": 75})
+    stored: dict = {}
+    api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")], stored=stored)
+    assert len(stored) == 2
+    with History(workspace.db_path) as h:
+        read_back = h.snapshots("2025-03")
+        partial = dict(list(stored.items())[:1])           # a newer entry missing: everything is read back
+        assert h.snapshots("2025-03", partial) == read_back and len(partial) == 1
+        assert h.snapshots("2025-03", stored) == read_back and stored == {}
+    assert [s.period for s in read_back["XOM01"]] == ["2025-02", "2025-03"]
+
+
 def test_rerun_is_idempotent(workspace, make_file):
     make_file("XOM01", "2025-03")
     api.ingest(workspace, "2025-03", [workspace.inbox("2025-03")])

@@ -188,9 +188,17 @@ def test_commune_workbook_scored_while_its_first_sheets_are_written(catalog, tmp
     def scorer():
         calls.append(len(forks))                    # the early child is already writing
         return scored.score
+    settled = []
+    settle = offload.settle
+
+    def checked_settle(child):
+        settle(child)                               # it has exited, not yet reaped: a zombie until `join`
+        if child is not None:
+            settled.append(open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0])
+    monkeypatch.setattr(offload, "settle", checked_settle)
     write_report(replace(scored, score=None, units=[scored.score.commune.unit, *(r.unit for r in scored.score.units)]),
                  catalog, tmp_path / "forked.xlsx", scorer=scorer)
-    assert calls == [1] and len(forks) == 2 and None not in forks
+    assert calls == [1] and len(forks) == 2 and None not in forks and settled == ["Z"]
     monkeypatch.setattr(worker, "single_threaded", lambda: False)
     write_report(scored, catalog, tmp_path / "here.xlsx")
     assert forks[2:] == [None, None]

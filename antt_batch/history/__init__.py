@@ -159,14 +159,24 @@ class History:
             "SELECT id, unit_code, period, received, display FROM ledger WHERE decision = 'accepted' AND period <= ?"
             " ORDER BY period, received, id", (up_to_period,)).fetchall()
 
-    def snapshots(self, up_to_period: str) -> dict[str, list[Snapshot]]:
-        """Accepted, current snapshots of every unit for months up to `up_to_period`."""
+    def snapshots(self, up_to_period: str, stored: dict | None = None) -> dict[str, list[Snapshot]]:
+        """Accepted, current snapshots of every unit for months up to `up_to_period`.
+
+        `stored`: ledger id -> the fields this process has just stored (`pipeline.ingest(stored=...)`): those are
+        taken as they are, and out of `stored`, instead of being read back (10,000 files: 0.7 s). They are used only
+        when they are all of the newest entries (the ids from the first one on), else everything is read."""
         rows = self._accepted(up_to_period)
         values: dict[int, dict[str, FieldValue]] = {r[0]: {} for r in rows}
+        first = min(stored) if stored else None
+        if first is not None and all(r[0] in stored for r in rows if r[0] >= first):
+            values.update({r[0]: stored.pop(r[0]) for r in rows if r[0] >= first})
+        else:
+            first = None
         meta = {r[0]: r for r in rows}
         for ledger_id, fid, value, sheet, cell in self.conn.execute(
                 "SELECT f.ledger_id, f.field, f.value, f.sheet, f.cell FROM field_values f JOIN ledger l ON"
-                " l.id = f.ledger_id WHERE l.decision = 'accepted' AND l.period <= ?", (up_to_period,)):
+                " l.id = f.ledger_id WHERE l.decision = 'accepted' AND l.period <= ? AND l.id < ?",
+                (up_to_period, first if first is not None else 1 << 62)):
             _, _, period, _, display = meta[ledger_id]
             values[ledger_id][fid] = FieldValue(_decode(value), Evidence(display, sheet or "", cell or "", period))
         out: dict[str, list[Snapshot]] = {}

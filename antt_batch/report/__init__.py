@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from antt_batch.model import KHONG_DAT, NGOAI_PHAM_VI, ReportInput
+from antt_batch.report import offload
 from antt_batch.report.book import WriteResult, write_workbook
 from antt_batch.report.data import META_COLUMNS, data_header, data_rows, data_sha256
 from antt_batch.report.sheets import (Column, DataSheet, ListSheet, ProgressSheet, manifest_sheet, matrix_sheet,
@@ -73,6 +74,8 @@ def write_report(inp: ReportInput, catalog, path: Path, scorer=None) -> WriteRes
             ListSheet(st, "Lỗi dữ liệu", "LỖI DỮ LIỆU", caption, PROBLEM_COLUMNS,
                       problem_rows(all_problems(inp), catalog, unit_types), caption),
             DataSheet(st, header, rows, caption))
+        digest = data_sha256(header, rows)
+        offload.settle(early)                           # the early child is done by now, or nearly (memory)
         child = offload_cells(workbook, st, [data, cases, errors])   # `failed` here: the child has the most
         summary_sheet(workbook, st, commune_summary(inp, catalog))
         for unit_type, name, title in MATRICES:
@@ -88,7 +91,7 @@ def write_report(inp: ReportInput, catalog, path: Path, scorer=None) -> WriteRes
             "as_of": inp.as_of, "today": inp.today, "generated_at": inp.generated_at,
             "input_sha256": inp.input_sha256,
             "extra_criteria": ", ".join(header[len(META_COLUMNS) + len(catalog.national_leaf_ids()):]),
-            "data_sha256": data_sha256(header, rows)}, caption)
+            "data_sha256": digest}, caption)
 
     title = f"Báo cáo ANTT {inp.commune_name} {period_label(inp.period).lower()}"
     return write_workbook(path, build, created=inp.generated_at, title=title, rows=len(units))
