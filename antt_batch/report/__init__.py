@@ -205,11 +205,19 @@ def problem_rows(problems, catalog=None, unit_types: dict[str, str] | None = Non
 
 
 def ledger_rows(entries, catalog=None, unit_types: dict[str, str] | None = None):
-    """Ledger rows; the hash shortened to its first 12 hex digits (enough to tell files apart by eye)."""
+    """Ledger rows; the hash shortened to its first 12 hex digits (enough to tell files apart by eye). A changed
+    field's label is looked up once per unit type (a new month changes every field of every file)."""
     types = unit_types or {}
+    labels: dict[tuple[str, str], str] = {}
     for e in entries:
         short = f"{e.sha256[:SHA_SHOWN]}…" if len(e.sha256 or "") > SHA_SHOWN else e.sha256
-        fields = [f for f in (e.changed_fields or "").split(", ") if f]
-        changed = "; ".join(field_label(catalog, f, types.get(e.unit_code, "")) or f for f in fields)
+        unit_type = types.get(e.unit_code, "")
+        names = []
+        for f in (e.changed_fields or "").split(", "):
+            if f:
+                if (f, unit_type) not in labels:
+                    labels[f, unit_type] = field_label(catalog, f, unit_type) or f
+                names.append(labels[f, unit_type])
+        changed = "; ".join(names)
         yield [e.file, short, e.sender, e.received, e.decision, e.unit_code, month_label(e.period) or None,
                e.errors, e.warnings, changed or None]

@@ -453,19 +453,20 @@ class ProgressSheet(_Streamed):
             height = row_points(2) if any(c is not None and c.received for c in mine) else DEFAULT_ROW_PT
             height = max(height, row_points(max(line_count(name, 30), line_count(code, code_width))))
             row = place_row(ws, pager, row, height, write_head)
-            write_text(ws, row, 0, code, st.cell)
-            write_text(ws, row, 1, name, st.cell)
+            cells = [(0, cell_text(code), st.cell), (1, cell_text(name), st.cell)]
             if code in self.out_of_scope and not any(mine) and months:
+                write_row(ws, row, cells)
                 merged_text(ws, row, 2, 1 + len(months), "Ngoài phạm vi — không gửi báo cáo",
                             st.result["KHONG_AP_DUNG"])
                 continue
             for col, cell in enumerate(mine, start=2):
                 if cell is None:
-                    ws.write_blank(row, col, None, st.cell)
+                    cells.append((col, None, st.cell))
                     continue
                 text = PROGRESS_VI.get(cell.status, cell.status)
                 text += f"\n{cell.received:%d/%m/%Y}" if cell.received else ""
-                write_text(ws, row, col, text, st.progress.get(cell.status, st.center))
+                cells.append((col, text, st.progress.get(cell.status, st.center)))
+            write_row(ws, row, cells)
         # the detail list starts a page of its own; its header (not the grid's) repeats on the pages after
         row += 2
         pager.new_page(row)
