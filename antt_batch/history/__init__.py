@@ -173,10 +173,10 @@ class History:
         else:
             first = None
         meta = {r[0]: r for r in rows}
+        newer = "" if first is None else f" AND l.id < {int(first)}"      # those are taken from `stored`
         for ledger_id, fid, value, sheet, cell in self.conn.execute(
                 "SELECT f.ledger_id, f.field, f.value, f.sheet, f.cell FROM field_values f JOIN ledger l ON"
-                " l.id = f.ledger_id WHERE l.decision = 'accepted' AND l.period <= ? AND l.id < ?",
-                (up_to_period, first if first is not None else 1 << 62)):
+                " l.id = f.ledger_id WHERE l.decision = 'accepted' AND l.period <= ?" + newer, (up_to_period,)):
             _, _, period, _, display = meta[ledger_id]
             values[ledger_id][fid] = FieldValue(_decode(value), Evidence(display, sheet or "", cell or "", period))
         out: dict[str, list[Snapshot]] = {}

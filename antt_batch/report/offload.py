@@ -8,9 +8,10 @@ list. So `start`, called before the first sheet, forks one child that writes the
 each into a scratch file of its own, deflates them (`packing`), leaves what it learnt in a scratch file and exits;
 this process builds every other sheet meanwhile (or scores: a commune's workbook forks one child before the score
 exists, one after); at each sheet's place it `adopt`s the child's rows, and `join` (before the workbook is closed)
-points the sheets at those rows, their extent and merged ranges. Every cell format made so far gets its style number before the fork, in both ways of
-writing, so the workbook is byte for byte the one written in one process (`tests/test_report_offload.py`); a format
-first used in the child would be unknown here, so the child fails loudly on one.
+points the sheets at those rows, their extent and merged ranges. Every cell format made so far gets its style
+number before the fork, in both ways of writing, so the workbook is byte for byte the one written in one process
+(`tests/test_report_offload.py`); a format first used in the child would be unknown here, so the child fails
+loudly on one.
 
 Only for streamed workbooks, and only where it is safe: Linux (fork), this process running a single thread (no
 lock can be inherited held), xlsxwriter internals present (the fast worksheet). Otherwise `start` returns None
@@ -20,7 +21,6 @@ and the caller writes the cells in place.
 from __future__ import annotations
 
 import contextlib
-import gc
 import os
 import pickle
 import sys
@@ -72,7 +72,6 @@ def _child(workbook, sheets, pipe: int) -> None:
     """Write the sheets' cells, then say where the outcome is and exit at once: a pipe holds 64 KB, and a child
     blocked writing a bigger outcome (10,000 units: every merged range of `Tiến độ nộp`) would keep its memory until
     `join` reads it."""
-    gc.freeze()             # the collector never walks (so never copies) the pages inherited from this process
     status, message = 0, b""
     try:
         from antt_batch.report.book import add_sheet          # here: book imports this module
